@@ -1,0 +1,174 @@
+//! Time as the breaker sees it: a monotonic reading, never wall time.
+//!
+//! The breaker never sleeps and starts no timer; it only asks a [`Clock`] for the time when it
+//! records a failure or looks at an open circuit. That makes time something a caller can own:
+//! [`MonotonicClock`] is the default, and [`ManualClock`] moves only when a test (or a benchmark,
+//! or a simulation) tells it to, so a timeline can be checked to the nanosecond without waiting.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A monotonic source of time for a [`CircuitBreaker`](crate::CircuitBreaker).
+///
+/// `now` returns the time elapsed since an origin of the clock's choosing. It must never go
+/// backwards; the breaker treats a reading earlier than a previous one as equal to it.
+///
+/// Closures are not clocks on purpose: a clock is shared by every clone of a breaker, so it has
+/// to be `Send + Sync + 'static`, and a named type documents what the time means.
+///
+/// # Example
+///
+/// A clock that reads a shared counter of milliseconds, as a simulation might keep:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::time::Duration;
+/// use breaker::{CircuitBreaker, Clock};
+///
+/// struct Ticks(Arc<AtomicU64>);
+///
+/// impl Clock for Ticks {
+///     fn now(&self) -> Duration {
+///         Duration::from_millis(self.0.load(Ordering::Relaxed))
+///     }
+/// }
+///
+/// let ticks = Arc::new(AtomicU64::new(0));
+/// let cb = CircuitBreaker::builder()
+///     .window(Duration::from_secs(1))
+///     .error_threshold(0)
+///     .clock(Ticks(ticks.clone()))
+///     .build()?;
+/// cb.try_acquire()?.failure();
+/// assert!(cb.try_acquire().is_err());
+/// ticks.store(1_000, Ordering::Relaxed);
+/// assert!(cb.try_acquire().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Clock: Send + Sync + 'static {
+    /// The time elapsed since this clock's origin.
+    fn now(&self) -> Duration;
+}
+
+/// The default clock: [`Instant`] measured from the moment the clock was made.
+///
+/// # Example
+///
+/// ```
+/// use breaker::{Clock, MonotonicClock};
+///
+/// let clock = MonotonicClock::new();
+/// let a = clock.now();
+/// assert!(clock.now() >= a);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct MonotonicClock {
+    origin: Instant,
+}
+
+impl MonotonicClock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+/// A clock that moves only when told to. Clones share one time.
+///
+/// It starts at zero. Give one clone to the breaker's builder and keep another to move time.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let handle = clock.clone();
+/// handle.advance(Duration::from_millis(1_500));
+/// assert_eq!(clock.now(), Duration::from_millis(1_500));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    nanos: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A clock standing at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves every clone of this clock forward by `by`.
+    ///
+    /// The time saturates at `u64::MAX` nanoseconds (about 584 years) rather than wrapping.
+    pub fn advance(&self, by: Duration) {
+        let step = nanos(by);
+        // fetch_update never fails with a closure that always returns Some.
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+                Some(t.saturating_add(step))
+            });
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Acquire))
+    }
+}
+
+/// A duration as whole nanoseconds, saturating at `u64::MAX`.
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_clones_share_time() {
+        let a = ManualClock::new();
+        let b = a.clone();
+        a.advance(Duration::from_nanos(7));
+        b.advance(Duration::from_secs(1));
+        assert_eq!(a.now(), Duration::from_nanos(1_000_000_007));
+    }
+
+    #[test]
+    fn manual_clock_saturates_instead_of_wrapping() {
+        let c = ManualClock::new();
+        c.advance(Duration::MAX);
+        c.advance(Duration::from_secs(1));
+        assert_eq!(c.now(), Duration::from_nanos(u64::MAX));
+    }
+
+    #[test]
+    fn monotonic_clock_never_goes_back() {
+        let c = MonotonicClock::new();
+        let mut last = c.now();
+        for _ in 0..1_000 {
+            let t = c.now();
+            assert!(t >= last);
+            last = t;
+        }
+    }
+}

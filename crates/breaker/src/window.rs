@@ -1,0 +1,392 @@
+//! The failure window: the data structure that decides "more than T failures in the last W".
+//!
+//! # Why this shape
+//!
+//! The question the breaker asks is never "how many failures were there?" but "are there more
+//! than T in the window, and until when?". Both answers depend on one stamp only: the
+//! (T + 1)-th most recent failure. If it is younger than W, the last T + 1 failures all lie in
+//! the window, so the circuit is open, and it stays open exactly until that stamp turns W old.
+//! Nothing older can matter, so nothing older is kept.
+//!
+//! # Exact mode: the T + 1 latest stamps ([`Slots`])
+//!
+//! A fixed array of T + 1 atomic slots, each holding a failure stamp (nanoseconds on the
+//! breaker's clock, stored plus one so that zero means "empty").
+//!
+//! - **Invariant:** the slots hold the T + 1 latest failure stamps recorded (or fewer, with the
+//!   rest empty). Their minimum is therefore the (T + 1)-th latest failure.
+//! - **Record a failure:** one pass over the slots finds the smallest and the second smallest
+//!   value; one compare-and-swap replaces the smallest with the new stamp. If another thread
+//!   changed that slot first, the pass is repeated, so concurrent failures are never lost and the
+//!   invariant holds however threads interleave (it is the T + 1 *latest* stamps by time, not by
+//!   arrival). The new minimum is `min(second smallest, new stamp)`, so the same pass also
+//!   answers whether the circuit is open and until when: `oldest + W`.
+//! - **Count the failures in the window:** one pass, counting stamps `t` with `t <= now < t + W`.
+//! - **Cost:** O(T + 1) relaxed loads and one CAS per failure, no allocation, no lock; memory is
+//!   `8 × (T + 1)` bytes, whatever the request rate or W. A success never touches the slots.
+//!
+//! Exact mode is used up to T = [`EXACT_MAX_THRESHOLD`] (32 KiB of stamps).
+//!
+//! # Bucketed mode, for a very large T ([`Buckets`])
+//!
+//! Keeping every one of a very large T stamps would cost memory in proportion to T, so beyond
+//! [`EXACT_MAX_THRESHOLD`] the window is a ring of [`BUCKETS`] time buckets, each one
+//! `W / 64` wide (rounded down to the nanosecond), holding the number of failures stamped in it
+//! and the index of the bucket it counts for, packed in one atomic word.
+//!
+//! - **Granularity:** a failure stamped in bucket `k` counts until bucket `k + 64` begins. So it
+//!   never counts once W old, and it stops counting at most one bucket width (plus 64 ns of
+//!   rounding) before that. Open periods end on bucket boundaries.
+//! - **Cost:** one CAS to record, a pass over 64 words to answer; 512 bytes of memory.
+//! - The bucket index is kept modulo 2³², so a bucket left untouched for exactly a multiple of
+//!   2³² bucket widths (at W = 1 s, about 2 years) could be taken for a current one.
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// The largest threshold kept exactly, one stamp per failure; above it the window is bucketed.
+pub const EXACT_MAX_THRESHOLD: u32 = 4096;
+
+/// The number of buckets in bucketed mode.
+pub const BUCKETS: usize = 64;
+
+/// The failures of the last W, as either exact stamps or time buckets.
+#[derive(Debug)]
+pub(crate) enum FailureWindow {
+    Exact(Slots),
+    Bucketed(Buckets),
+}
+
+impl FailureWindow {
+    /// A window of `window` nanoseconds (more than zero) for error threshold `threshold`.
+    pub(crate) fn new(window: u64, threshold: u32) -> Self {
+        if threshold <= EXACT_MAX_THRESHOLD {
+            FailureWindow::Exact(Slots::new(window, threshold))
+        } else {
+            FailureWindow::Bucketed(Buckets::new(window, threshold))
+        }
+    }
+
+    /// Records a failure stamped `now`. Returns the instant until which the failures in the
+    /// window exceed T, if they exceed it at `now`.
+    pub(crate) fn record(&self, now: u64) -> Option<u64> {
+        match self {
+            FailureWindow::Exact(s) => s.record(now),
+            FailureWindow::Bucketed(b) => b.record(now),
+        }
+    }
+
+    /// The failures in the window at `now`, saturating at T + 1.
+    pub(crate) fn count(&self, now: u64) -> u32 {
+        match self {
+            FailureWindow::Exact(s) => s.count(now),
+            FailureWindow::Bucketed(b) => b.count(now),
+        }
+    }
+
+    /// Forgets every failure.
+    pub(crate) fn clear(&self) {
+        let words = match self {
+            FailureWindow::Exact(s) => &s.slots,
+            FailureWindow::Bucketed(b) => &b.buckets,
+        };
+        for w in words.iter() {
+            w.store(0, Ordering::Release);
+        }
+    }
+
+    /// The bytes of heap this window holds.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let words = match self {
+            FailureWindow::Exact(s) => s.slots.len(),
+            FailureWindow::Bucketed(b) => b.buckets.len(),
+        };
+        words * std::mem::size_of::<AtomicU64>()
+    }
+}
+
+/// Exact mode: the T + 1 latest failure stamps, each stored plus one (zero is empty).
+#[derive(Debug)]
+pub(crate) struct Slots {
+    slots: Box<[AtomicU64]>,
+    window: u64,
+}
+
+impl Slots {
+    fn new(window: u64, threshold: u32) -> Self {
+        let len = threshold as usize + 1;
+        Self {
+            slots: (0..len).map(|_| AtomicU64::new(0)).collect(),
+            window,
+        }
+    }
+
+    fn record(&self, now: u64) -> Option<u64> {
+        let stored = now.saturating_add(1);
+        loop {
+            // One pass: the smallest slot (the one to replace) and the second smallest value.
+            let mut min_i = 0;
+            let mut min = u64::MAX;
+            let mut second = u64::MAX;
+            for (i, slot) in self.slots.iter().enumerate() {
+                let v = slot.load(Ordering::Acquire);
+                if v < min {
+                    second = min;
+                    min = v;
+                    min_i = i;
+                } else if v < second {
+                    second = v;
+                }
+            }
+            if stored <= min {
+                // Older than all of the T + 1 latest: it cannot change the answer. The slots are
+                // full (an empty slot is 0), so T + 1 failures at least as new already count.
+                return self.until(min, now);
+            }
+            if self.slots[min_i]
+                .compare_exchange(min, stored, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return self.until(second.min(stored), now);
+            }
+        }
+    }
+
+    /// With `oldest` the smallest stored value, the end of the open period, if it is after `now`.
+    fn until(&self, oldest: u64, now: u64) -> Option<u64> {
+        if oldest == 0 {
+            return None; // fewer than T + 1 failures ever recorded
+        }
+        let until = (oldest - 1).saturating_add(self.window);
+        (until > now).then_some(until)
+    }
+
+    fn count(&self, now: u64) -> u32 {
+        let n = self
+            .slots
+            .iter()
+            .map(|s| s.load(Ordering::Acquire))
+            .filter(|&v| v != 0 && in_window(v - 1, now, self.window))
+            .count();
+        // At most T + 1 <= EXACT_MAX_THRESHOLD + 1 slots.
+        n as u32
+    }
+}
+
+/// `t <= now < t + window`.
+fn in_window(t: u64, now: u64, window: u64) -> bool {
+    t <= now && now - t < window
+}
+
+/// Bucketed mode: [`BUCKETS`] words, each `(bucket index mod 2^32) << 32 | failures`.
+#[derive(Debug)]
+pub(crate) struct Buckets {
+    buckets: Box<[AtomicU64]>,
+    /// The width of one bucket in nanoseconds, at least 1.
+    width: u64,
+    threshold: u32,
+}
+
+impl Buckets {
+    fn new(window: u64, threshold: u32) -> Self {
+        // A window shorter than BUCKETS nanoseconds gets one bucket a nanosecond, so that no
+        // failure ever counts for longer than W.
+        let n = BUCKETS.min(usize::try_from(window).unwrap_or(BUCKETS));
+        Self {
+            buckets: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            width: window / n as u64,
+            threshold,
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.buckets.len() as u64
+    }
+
+    fn slot(&self, index: u64) -> &AtomicU64 {
+        &self.buckets[(index % self.len()) as usize]
+    }
+
+    /// The failures counted for bucket `index`, if the word holds that bucket.
+    fn failures_in(&self, index: u64) -> u64 {
+        let word = self.slot(index).load(Ordering::Acquire);
+        if (word >> 32) as u32 == index as u32 {
+            word & u64::from(u32::MAX)
+        } else {
+            0
+        }
+    }
+
+    fn record(&self, now: u64) -> Option<u64> {
+        let index = now / self.width;
+        let tag = index as u32;
+        let slot = self.slot(index);
+        let mut word = slot.load(Ordering::Acquire);
+        loop {
+            let held = (word >> 32) as u32;
+            let next = if held == tag {
+                let failures = (word & u64::from(u32::MAX)).saturating_add(1);
+                (word & !u64::from(u32::MAX)) | failures.min(u64::from(u32::MAX))
+            } else if held.wrapping_sub(tag) as i32 > 0 && word != 0 {
+                // The slot already counts a later bucket: this failure is a whole window old.
+                break;
+            } else {
+                (u64::from(tag) << 32) | 1
+            };
+            match slot.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(seen) => word = seen,
+            }
+        }
+        self.until(now)
+    }
+
+    /// If more than T failures count at `now`, the start of the first bucket at which T or
+    /// fewer will: drop the oldest buckets one by one until the rest are few enough.
+    fn until(&self, now: u64) -> Option<u64> {
+        let current = now / self.width;
+        let first = (current + 1).saturating_sub(self.len());
+        let mut total: u64 = (first..=current).map(|k| self.failures_in(k)).sum();
+        let threshold = u64::from(self.threshold);
+        if total <= threshold {
+            return None;
+        }
+        for k in first..=current {
+            total -= self.failures_in(k).min(total);
+            if total <= threshold {
+                return Some((k + self.len()).saturating_mul(self.width));
+            }
+        }
+        // Racing writers added failures to the current bucket while we read: it ends last.
+        Some((current + self.len()).saturating_mul(self.width))
+    }
+
+    fn count(&self, now: u64) -> u32 {
+        let current = now / self.width;
+        let first = (current + 1).saturating_sub(self.len());
+        let total: u64 = (first..=current).map(|k| self.failures_in(k)).sum();
+        let cap = u64::from(self.threshold) + 1;
+        u32::try_from(total.min(cap)).unwrap_or(u32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: u64 = 1_000;
+
+    #[test]
+    fn a_failure_counts_until_exactly_w_old() {
+        let w = FailureWindow::new(W, 3);
+        w.record(100);
+        assert_eq!(w.count(100), 1);
+        assert_eq!(w.count(100 + W - 1), 1);
+        assert_eq!(w.count(100 + W), 0);
+    }
+
+    #[test]
+    fn exceeding_t_opens_until_the_oldest_of_the_latest_t_plus_one_expires() {
+        let w = FailureWindow::new(W, 2);
+        assert_eq!(w.record(10), None);
+        assert_eq!(w.record(20), None);
+        assert_eq!(w.record(30), Some(10 + W));
+        // The next failure pushes the oldest out: the period is now measured from 20.
+        assert_eq!(w.record(40), Some(20 + W));
+    }
+
+    #[test]
+    fn threshold_zero_trips_on_the_first_failure() {
+        let w = FailureWindow::new(W, 0);
+        assert_eq!(w.record(0), Some(W));
+        assert_eq!(w.count(W - 1), 1);
+        assert_eq!(w.count(W), 0);
+    }
+
+    #[test]
+    fn spread_out_failures_never_exceed_t() {
+        let w = FailureWindow::new(W, 1);
+        for i in 0..10 {
+            assert_eq!(w.record(i * W), None, "failure {i}");
+        }
+    }
+
+    #[test]
+    fn a_late_stamp_older_than_the_kept_ones_changes_nothing() {
+        let w = FailureWindow::new(W, 1);
+        w.record(500);
+        assert_eq!(w.record(600), Some(500 + W));
+        // A straggler stamped before both: still open until the older of the two latest expires.
+        assert_eq!(w.record(400), Some(500 + W));
+        assert_eq!(w.count(600), 2);
+    }
+
+    #[test]
+    fn clear_forgets_everything() {
+        let w = FailureWindow::new(W, 1);
+        w.record(1);
+        w.record(2);
+        w.clear();
+        assert_eq!(w.count(3), 0);
+        assert_eq!(w.record(3), None);
+    }
+
+    #[test]
+    fn memory_is_t_plus_one_stamps_or_64_buckets() {
+        assert_eq!(FailureWindow::new(W, 3).heap_bytes(), 4 * 8);
+        let big = FailureWindow::new(64_000, EXACT_MAX_THRESHOLD + 1);
+        assert!(matches!(big, FailureWindow::Bucketed(_)));
+        assert_eq!(big.heap_bytes(), BUCKETS * 8);
+    }
+
+    #[test]
+    fn buckets_trip_above_t_and_reopen_on_a_bucket_boundary() {
+        // W = 64 000 ns: 64 buckets of 1 000 ns.
+        let t = EXACT_MAX_THRESHOLD + 10;
+        let w = FailureWindow::new(64_000, t);
+        for _ in 0..t {
+            assert_eq!(w.record(1_500), None);
+        }
+        assert_eq!(w.count(1_500), t);
+        // The (T + 1)-th failure trips; bucket 1 (1 000..2 000) stops counting at 65 000.
+        assert_eq!(w.record(2_500), Some(65_000));
+        assert_eq!(w.count(64_999), t + 1);
+        assert_eq!(w.count(65_000), 1);
+    }
+
+    #[test]
+    fn buckets_keep_failures_apart_in_time() {
+        let t = EXACT_MAX_THRESHOLD + 1;
+        let w = FailureWindow::new(64_000, t);
+        for _ in 0..t {
+            w.record(0);
+        }
+        // Bucket 0 has T failures... plus one in bucket 10 exceeds T until bucket 0 expires.
+        assert_eq!(w.record(10_000), Some(64_000));
+        // After bucket 0 expires, only the one in bucket 10 remains.
+        assert_eq!(w.count(64_000), 1);
+        // Bucket 64 reuses bucket 0's word: its old failures must not count again.
+        assert_eq!(w.record(64_500), None);
+        assert_eq!(w.count(64_500), 2);
+    }
+
+    #[test]
+    fn bucket_never_counts_past_w() {
+        // W not a multiple of 64: buckets are 1 ns narrower, so failures expire early, not late.
+        let window = 64_063;
+        let w = FailureWindow::new(window, EXACT_MAX_THRESHOLD + 1);
+        for start in [0, 999, 1_000, 5_432] {
+            w.clear();
+            w.record(start);
+            assert_eq!(w.count(start + window), 0, "stamp {start}");
+            assert_eq!(w.count(start), 1, "stamp {start}");
+        }
+    }
+
+    #[test]
+    fn tiny_window_with_huge_threshold_is_still_bounded_by_w() {
+        let w = FailureWindow::new(10, EXACT_MAX_THRESHOLD + 1);
+        w.record(5);
+        assert_eq!(w.count(14), 1);
+        assert_eq!(w.count(15), 0);
+    }
+}
