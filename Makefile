@@ -1,0 +1,21 @@
+# Common tasks. `make help` lists them.
+.PHONY: help test lint fmt bench
+
+help:
+	@echo "make test   - run every test (cargo test --workspace)"
+	@echo "make lint   - cargo fmt --check and clippy with warnings denied"
+	@echo "make fmt    - format the code"
+	@echo "make bench  - run the criterion benchmarks"
+
+test:
+	cargo test --workspace
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+bench:
+	cargo bench -p breaker
