@@ -901,7 +901,7 @@ impl ProbeState {
         self.slots
             .iter()
             .map(|s| s.load(Ordering::Acquire))
-            .filter(|&v| v != 0 && v - 1 >= period)
+            .filter(|&v| v > period)
             .map(|v| (v - 1).saturating_add(self.timeout))
             .min()
             .map_or(self.timeout, |deadline| deadline.saturating_sub(now))

@@ -247,6 +247,10 @@ impl<C: HttpClient, K: Classifier> BreakerClient<C, K> {
 
     /// Sends `request` if the circuit admits it.
     ///
+    /// The timeout runs until the response's head arrives, which is when the outcome is
+    /// classified and recorded. Reading the body afterwards is the caller's business: to bound
+    /// it too, give the client its own timeout (`reqwest::ClientBuilder::timeout`).
+    ///
     /// # Errors
     ///
     /// [`Error::Open`] if the circuit rejected it (the client is not touched), or

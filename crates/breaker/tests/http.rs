@@ -1,0 +1,391 @@
+//! Integration tests of the HTTP layer: [`BreakerClient`] over `reqwest` against a wiremock
+//! server on 127.0.0.1, and over a mock [`HttpClient`].
+//!
+//! The breaker's time only moves with a [`ManualClock`]; the only real waiting is one request
+//! timeout of 100 ms.
+
+mod support;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use breaker::http::{
+    Attempt, BreakerClient, HttpClient, RequestError, StatusCode, default_classifier,
+};
+use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, State};
+use support::{ms, secs};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// A breaker with window `window` and threshold `threshold` on a fresh [`ManualClock`].
+fn manual_breaker(window: Duration, threshold: u32) -> (CircuitBreaker, ManualClock) {
+    let clock = ManualClock::new();
+    let cb = CircuitBreaker::builder()
+        .window(window)
+        .error_threshold(threshold)
+        .clock(clock.clone())
+        .build()
+        .expect("valid configuration");
+    (cb, clock)
+}
+
+/// A `POST` of the form body the sum service's clients send, to `route` on `server`.
+fn post(server: &MockServer, route: &str) -> reqwest::Request {
+    let url: reqwest::Url = format!("{}{route}", server.uri()).parse().unwrap();
+    let mut request = reqwest::Request::new(reqwest::Method::POST, url);
+    *request.body_mut() = Some("value1=4&value2=x".into());
+    request
+}
+
+/// A `GET` of `route` on `server`.
+fn get(server: &MockServer, route: &str) -> reqwest::Request {
+    let url: reqwest::Url = format!("{}{route}", server.uri()).parse().unwrap();
+    reqwest::Request::new(reqwest::Method::GET, url)
+}
+
+/// The status of a response that must have come back.
+fn status<E: std::fmt::Debug>(result: Result<reqwest::Response, E>) -> u16 {
+    result.expect("a response").status().as_u16()
+}
+
+#[tokio::test]
+async fn server_errors_trip_the_circuit_and_then_nothing_reaches_the_server() {
+    let server = MockServer::start().await;
+    let (cb, _clock) = manual_breaker(secs(5), 2);
+    let client = BreakerClient::new(reqwest::Client::new(), cb);
+
+    {
+        let _failing = Mock::given(method("POST"))
+            .and(path("/sum"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+            .expect(3)
+            .mount_as_scoped(&server)
+            .await;
+
+        for n in 1..=3u32 {
+            // Each 500 is handed back to the caller, and recorded as a failure.
+            let response = client
+                .send(post(&server, "/sum"))
+                .await
+                .expect("a response");
+            assert_eq!(response.status(), 500);
+            assert_eq!(response.text().await.unwrap(), "boom");
+            assert_eq!(client.breaker().errors_in_window(), n);
+            let expected = if n <= 2 { State::Closed } else { State::Open };
+            assert_eq!(client.breaker().state(), expected, "after failure {n}");
+        }
+    } // three requests reached the 500 mock, no more
+
+    let _untouched = Mock::given(method("POST"))
+        .and(path("/sum"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .named("reached while the circuit is open")
+        .mount_as_scoped(&server)
+        .await;
+    for _ in 0..5 {
+        match client.send(post(&server, "/sum")).await {
+            Err(Error::Open(open)) => assert_eq!(open.retry_after(), secs(5)),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    // Rejections are not failures.
+    assert_eq!(client.breaker().errors_in_window(), 3);
+}
+
+#[tokio::test]
+async fn client_errors_never_trip_the_circuit() {
+    let server = MockServer::start().await;
+    for code in [400, 404, 429] {
+        Mock::given(path(format!("/{code}")))
+            .respond_with(ResponseTemplate::new(code))
+            .expect(20)
+            .mount(&server)
+            .await;
+    }
+    // T = 0: a single failure would trip it.
+    let (cb, _clock) = manual_breaker(secs(5), 0);
+    let client = BreakerClient::new(reqwest::Client::new(), cb);
+
+    for _ in 0..20 {
+        for code in [400, 404, 429] {
+            let got = status(client.send(get(&server, &format!("/{code}"))).await);
+            assert_eq!(got, code);
+        }
+    }
+    assert_eq!(client.breaker().state(), State::Closed);
+    assert_eq!(client.breaker().errors_in_window(), 0);
+}
+
+#[tokio::test]
+async fn a_classifier_that_counts_429_trips_on_429() {
+    let server = MockServer::start().await;
+    Mock::given(path("/limited"))
+        .respond_with(ResponseTemplate::new(429))
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(path("/missing"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(5)
+        .mount(&server)
+        .await;
+    let (cb, _clock) = manual_breaker(secs(5), 2);
+    let client =
+        BreakerClient::new(reqwest::Client::new(), cb).with_classifier(|attempt: &Attempt<'_>| {
+            match attempt {
+                Attempt::Response(StatusCode::TOO_MANY_REQUESTS) => Outcome::Failure,
+                other => default_classifier(other),
+            }
+        });
+
+    // Other 4xx keep the default: still ignored.
+    for _ in 0..5 {
+        assert_eq!(status(client.send(get(&server, "/missing")).await), 404);
+    }
+    assert_eq!(client.breaker().errors_in_window(), 0);
+
+    for n in 1..=3 {
+        assert_eq!(status(client.send(get(&server, "/limited")).await), 429);
+        assert_eq!(client.breaker().errors_in_window(), n);
+    }
+    assert_eq!(client.breaker().state(), State::Open);
+    assert!(matches!(
+        client.send(get(&server, "/limited")).await,
+        Err(Error::Open(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_response_slower_than_the_request_timeout_is_a_failure() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sum"))
+        .respond_with(ResponseTemplate::new(200).set_delay(secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (cb, _clock) = manual_breaker(secs(5), 0);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .with_timeout(ms(100))
+        .unwrap();
+
+    let started = Instant::now();
+    let result = client.send(post(&server, "/sum")).await;
+    let waited = started.elapsed();
+    match result {
+        Err(Error::Inner(RequestError::Timeout(t))) => assert_eq!(t, ms(100)),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(
+        waited >= ms(100),
+        "gave up after {waited:?}, before the timeout"
+    );
+    assert!(
+        waited < secs(1),
+        "waited {waited:?}: the delay, not the timeout"
+    );
+
+    // Counted: with T = 0 it tripped, and the next request does not reach the server.
+    assert_eq!(client.breaker().errors_in_window(), 1);
+    assert_eq!(client.breaker().state(), State::Open);
+    assert!(matches!(
+        client.send(post(&server, "/sum")).await,
+        Err(Error::Open(_))
+    ));
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_failure() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }; // dropped: nothing listens there now
+    let url: reqwest::Url = format!("http://127.0.0.1:{port}/sum").parse().unwrap();
+    let (cb, _clock) = manual_breaker(secs(5), 0);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .with_timeout(secs(5))
+        .unwrap();
+
+    let result = client
+        .send(reqwest::Request::new(reqwest::Method::GET, url.clone()))
+        .await;
+    match result {
+        Err(Error::Inner(RequestError::Client(e))) => assert!(e.is_connect(), "{e:?}"),
+        other => panic!("expected a connection error, got {other:?}"),
+    }
+    assert_eq!(client.breaker().errors_in_window(), 1);
+    assert_eq!(client.breaker().state(), State::Open);
+    assert!(matches!(
+        client
+            .send(reqwest::Request::new(reqwest::Method::GET, url))
+            .await,
+        Err(Error::Open(_))
+    ));
+}
+
+#[tokio::test]
+async fn requests_flow_again_after_the_window() {
+    let server = MockServer::start().await;
+    let window = secs(5);
+    let (cb, clock) = manual_breaker(window, 2);
+    let client = BreakerClient::new(reqwest::Client::new(), cb);
+
+    {
+        let _failing = Mock::given(method("POST"))
+            .and(path("/sum"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(3)
+            .mount_as_scoped(&server)
+            .await;
+        for _ in 0..3 {
+            assert_eq!(status(client.send(post(&server, "/sum")).await), 500);
+        }
+    }
+    assert_eq!(client.breaker().state(), State::Open);
+
+    clock.advance(window - Duration::from_nanos(1));
+    match client.send(post(&server, "/sum")).await {
+        Err(Error::Open(open)) => assert_eq!(open.retry_after(), Duration::from_nanos(1)),
+        other => panic!("expected a rejection one nanosecond before W, got {other:?}"),
+    }
+
+    clock.advance(Duration::from_nanos(1));
+    assert_eq!(client.breaker().state(), State::Closed);
+    assert_eq!(client.breaker().errors_in_window(), 0);
+
+    let _healthy = Mock::given(method("POST"))
+        .and(path("/sum"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("The value is: 57"))
+        .expect(1)
+        .mount_as_scoped(&server)
+        .await;
+    let response = client
+        .send(post(&server, "/sum"))
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "The value is: 57");
+    assert_eq!(client.breaker().state(), State::Closed);
+}
+
+/// Answers 500 to the first `failures` requests, then 200.
+struct FailThenRecover {
+    failures: usize,
+    seen: AtomicUsize,
+}
+
+impl Respond for FailThenRecover {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if self.seen.fetch_add(1, Ordering::SeqCst) < self.failures {
+            ResponseTemplate::new(500)
+        } else {
+            ResponseTemplate::new(200)
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_service_that_fails_three_times_then_recovers_is_classified_call_by_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sum"))
+        .respond_with(FailThenRecover {
+            failures: 3,
+            seen: AtomicUsize::new(0),
+        })
+        .expect(6)
+        .mount(&server)
+        .await;
+    // T = 3: three failures do not exceed it.
+    let (cb, _clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(reqwest::Client::new(), cb);
+
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let code = status(client.send(post(&server, "/sum")).await);
+        seen.push((code, client.breaker().errors_in_window()));
+    }
+    // Successes do not remove failures from the window; only time does.
+    assert_eq!(
+        seen,
+        [(500, 1), (500, 2), (500, 3), (200, 3), (200, 3), (200, 3)]
+    );
+    assert_eq!(client.breaker().state(), State::Closed);
+}
+
+/// A client that answers every request with `status`, counting the times it is used.
+struct Counting {
+    status: StatusCode,
+    calls: AtomicUsize,
+}
+
+impl Counting {
+    fn new(status: StatusCode) -> Self {
+        Self {
+            status,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl HttpClient for Counting {
+    type Request = ();
+    type Response = StatusCode;
+    type Error = std::io::Error;
+
+    fn send(&self, (): ()) -> impl Future<Output = Result<StatusCode, std::io::Error>> + Send {
+        // Counted when `send` is called, not when its future runs: "touched" means called.
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(self.status))
+    }
+
+    fn status(response: &StatusCode) -> StatusCode {
+        *response
+    }
+}
+
+#[tokio::test]
+async fn the_client_is_never_touched_while_open() {
+    let (cb, clock) = manual_breaker(secs(5), 1);
+    let client = BreakerClient::new(Counting::new(StatusCode::SERVICE_UNAVAILABLE), cb);
+
+    for _ in 0..2 {
+        assert_eq!(client.send(()).await.unwrap(), 503);
+    }
+    assert_eq!(client.breaker().state(), State::Open);
+    assert_eq!(client.client().calls(), 2);
+
+    for _ in 0..10 {
+        assert!(matches!(client.send(()).await, Err(Error::Open(_))));
+    }
+    assert_eq!(client.client().calls(), 2);
+
+    clock.advance(secs(5));
+    assert_eq!(client.send(()).await.unwrap(), 503);
+    assert_eq!(client.client().calls(), 3);
+}
+
+#[test]
+fn a_zero_request_timeout_is_refused() {
+    let client = BreakerClient::new(
+        Counting::new(StatusCode::OK),
+        CircuitBreaker::new(secs(5), 3),
+    );
+    assert_eq!(
+        client.with_timeout(Duration::ZERO).unwrap_err(),
+        ConfigError::ZeroRequestTimeout
+    );
+
+    let client = BreakerClient::new(reqwest::Client::new(), CircuitBreaker::new(secs(5), 3));
+    assert_eq!(
+        client.with_timeout(Duration::ZERO).unwrap_err(),
+        ConfigError::ZeroRequestTimeout
+    );
+}
