@@ -26,7 +26,11 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn new(window: Duration, threshold: u32) -> Self {
-        Self::with(CircuitBreaker::builder().window(window).error_threshold(threshold))
+        Self::with(
+            CircuitBreaker::builder()
+                .window(window)
+                .error_threshold(threshold),
+        )
     }
 
     /// From a builder that has everything but the clock and the observer.
