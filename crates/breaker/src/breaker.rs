@@ -710,8 +710,13 @@ impl Counters {
         period << TAG_SHIFT >> TAG_SHIFT << TAG_SHIFT
     }
 
+    /// The counters word before any period: never a packed value, since a period's in-flight
+    /// and successful probes add up to at most P < 2 × [`COUNT_MASK`].
+    const NO_PERIOD: u64 = u64::MAX;
+
     fn unpack(word: u64, period: u64) -> Option<Self> {
-        (word & !(COUNT_MASK << COUNT_BITS | COUNT_MASK) == Self::tag(period)).then_some(Self {
+        let tag_matches = word & !(COUNT_MASK << COUNT_BITS | COUNT_MASK) == Self::tag(period);
+        (tag_matches && word != Self::NO_PERIOD).then_some(Self {
             in_flight: (word >> COUNT_BITS) & COUNT_MASK,
             successes: word & COUNT_MASK,
         })
@@ -779,7 +784,7 @@ impl ProbeState {
             cap: nanos(cap),
             timeout: nanos(p.probe_timeout),
             level: AtomicU32::new(0),
-            counters: AtomicU64::new(0),
+            counters: AtomicU64::new(Counters::NO_PERIOD),
             slots: (0..p.probes).map(|_| AtomicU64::new(0)).collect(),
         })
     }
@@ -980,8 +985,9 @@ impl ProbeState {
         let now = inner.now();
         let deadline = start.saturating_add(self.timeout);
         let outcome = match outcome {
-            // A probe that ran past its timeout failed, whatever it returned, at its deadline.
-            Some(_) if now >= deadline => Some((Outcome::Failure, deadline)),
+            // A probe that ran past its timeout failed at its deadline, whatever it returned
+            // and even if it is cancelled afterwards: the failure had already happened.
+            _ if now >= deadline => Some((Outcome::Failure, deadline)),
             Some(o) => Some((o, now)),
             None => None,
         };
@@ -1045,7 +1051,16 @@ mod tests {
         let word = c.pack(period);
         assert_eq!(Counters::unpack(word, period), Some(c));
         assert_eq!(Counters::unpack(word, period + 1), None);
-        assert_eq!(Counters::unpack(0, period), None);
+        assert_eq!(Counters::unpack(Counters::NO_PERIOD, period), None);
+    }
+
+    #[test]
+    fn no_period_matches_no_period_even_at_tag_edges() {
+        // Regression: the first half-open period starting at a multiple of 2^40 ns was taken
+        // for an already entered one, and its Open -> HalfOpen change was never reported.
+        for period in [0, 1 << 40, (1 << 40) - 1, u64::MAX] {
+            assert_eq!(Counters::unpack(Counters::NO_PERIOD, period), None, "{period}");
+        }
     }
 
     #[test]
