@@ -1,0 +1,11 @@
+//! The demo driver: fires a scripted mix of good and bad requests at the sum service through a
+//! [`breaker::CircuitBreaker`], and shows each decision as it happens.
+//!
+//! The pieces are apart so that each can be tested alone: [`cli`] reads the command line,
+//! [`scenario`] makes the list of steps, [`render`] turns what happened into text (a pure
+//! function, colour or not), and [`run`] drives the requests.
+
+pub mod cli;
+pub mod render;
+pub mod run;
+pub mod scenario;

@@ -1,0 +1,207 @@
+//! Plays a scenario against the service through a breaker, and reports each decision.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use breaker::http::{BreakerClient, classify_status};
+use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Probing, State};
+
+use crate::render::{Change, Line, Summary};
+use crate::scenario::Step;
+
+/// How the driver is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The service's host name or address.
+    pub host: String,
+    /// The service's port.
+    pub port: u16,
+    /// The breaker's window W.
+    pub window: Duration,
+    /// The breaker's error threshold T.
+    pub threshold: u32,
+    /// The request timeout.
+    pub timeout: Duration,
+    /// Half-open probing with this many probes, if set.
+    pub half_open: Option<u32>,
+}
+
+/// How pauses pass.
+#[derive(Debug, Clone)]
+pub enum Pace {
+    /// In real time: the driver sleeps, and the breaker reads the monotonic clock.
+    Real,
+    /// On a manual clock, which the breaker reads and a pause advances: a run whose breaker
+    /// decisions do not depend on how fast the machine is.
+    Manual(ManualClock),
+}
+
+/// Why the driver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The host and port do not make a URL.
+    #[error("`{0}` is not a valid address for the service")]
+    Address(String),
+    /// The breaker refused the configuration.
+    #[error("invalid breaker configuration: {0}")]
+    Breaker(#[from] ConfigError),
+    /// The HTTP client could not be built.
+    #[error("could not set up the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// The driver: a reqwest client behind a breaker, pointed at one service.
+#[derive(Debug)]
+pub struct Driver {
+    client: BreakerClient<reqwest::Client>,
+    base: reqwest::Url,
+    pace: Pace,
+    changes: Arc<Mutex<Vec<Change>>>,
+}
+
+impl Driver {
+    /// Sets up the client and the breaker.
+    ///
+    /// # Errors
+    ///
+    /// A [`SetupError`] if the address is not valid or the breaker refuses the configuration.
+    pub fn new(config: &Config, pace: Pace) -> Result<Self, SetupError> {
+        let host = if config.host.contains(':') && !config.host.starts_with('[') {
+            format!("[{}]", config.host) // an IPv6 address
+        } else {
+            config.host.clone()
+        };
+        let address = format!("http://{host}:{}/", config.port);
+        let base = reqwest::Url::parse(&address).map_err(|_| SetupError::Address(address))?;
+
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let log = changes.clone();
+        let mut builder = CircuitBreaker::builder()
+            .window(config.window)
+            .error_threshold(config.threshold)
+            .on_state_change(move |c| {
+                if let Ok(mut log) = log.lock() {
+                    log.push(Change::from(c));
+                }
+            });
+        if let Some(probes) = config.half_open {
+            builder = builder.probing(Probing::new(probes).probe_timeout(config.timeout));
+        }
+        if let Pace::Manual(clock) = &pace {
+            builder = builder.clock(clock.clone());
+        }
+        let breaker = builder.build()?;
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(SetupError::Client)?;
+        let client = BreakerClient::new(http, breaker).with_timeout(config.timeout)?;
+        Ok(Self {
+            client,
+            base,
+            pace,
+            changes,
+        })
+    }
+
+    /// The service's base URL.
+    pub fn target(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    /// The breaker in use.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        self.client.breaker()
+    }
+
+    /// Plays `steps`, handing each output line to `emit` as it happens, and returns the totals.
+    pub async fn play(&self, steps: &[Step], emit: &mut dyn FnMut(Line)) -> Summary {
+        let mut summary = Summary::default();
+        for step in steps {
+            match step {
+                Step::Pause(d) => self.pause(*d).await,
+                request => self.request(request, &mut summary, emit).await,
+            }
+        }
+        summary.changes = self.changes.lock().map(|c| c.clone()).unwrap_or_default();
+        summary
+    }
+
+    async fn pause(&self, d: Duration) {
+        match &self.pace {
+            Pace::Real => tokio::time::sleep(d).await,
+            Pace::Manual(clock) => clock.advance(d),
+        }
+    }
+
+    async fn request(&self, step: &Step, summary: &mut Summary, emit: &mut dyn FnMut(Line)) {
+        // The driver is the breaker's only user, so the state now is the one the request meets:
+        // the status line can be shown before the request goes out.
+        let before = self.breaker().state();
+        let status = if before == State::HalfOpen {
+            Line::HalfOpen
+        } else {
+            Line::Closed
+        };
+        if before != State::Open {
+            emit(status.clone());
+        }
+        let request = match self.build(step) {
+            Ok(r) => r,
+            Err(_) => {
+                // Only a bad URL can fail here, and the base URL was checked at setup.
+                emit(Line::Problem);
+                return;
+            }
+        };
+        let result = self.client.send(request).await;
+        if before == State::Open && !matches!(result, Err(Error::Open(_))) {
+            emit(status); // the open period ended between the look and the call
+        }
+        match result {
+            Err(Error::Open(open)) => {
+                summary.rejected += 1;
+                emit(Line::Open(open.retry_after()));
+                emit(Line::Unavailable);
+            }
+            Err(Error::Inner(_)) => {
+                summary.forwarded += 1;
+                summary.failed += 1;
+                emit(Line::Problem);
+            }
+            Ok(response) => {
+                summary.forwarded += 1;
+                summary.answered += 1;
+                let outcome = classify_status(response.status());
+                let text = response.text().await.unwrap_or_default();
+                match outcome {
+                    Outcome::Failure => {
+                        summary.failed += 1;
+                        emit(Line::Problem);
+                    }
+                    Outcome::Success => {
+                        summary.succeeded += 1;
+                        emit(Line::Response(text));
+                    }
+                    Outcome::Ignored => {
+                        summary.ignored += 1;
+                        emit(Line::Response(text));
+                    }
+                }
+            }
+        }
+    }
+
+    fn build(&self, step: &Step) -> Result<reqwest::Request, reqwest::Error> {
+        let http = self.client.client();
+        match step {
+            Step::Sum { value1, value2 } => {
+                let url = self.base.join("sum").expect("a fixed relative path joins");
+                http.post(url)
+                    .form(&[("value1", value1), ("value2", value2)])
+                    .build()
+            }
+            _ => http.get(self.base.clone()).build(),
+        }
+    }
+}
