@@ -8,7 +8,7 @@
 //! the window, so the circuit is open, and it stays open exactly until that stamp turns W old.
 //! Nothing older can matter, so nothing older is kept.
 //!
-//! # Exact mode: the T + 1 latest stamps ([`Slots`])
+//! # Exact mode: the T + 1 latest stamps
 //!
 //! A fixed array of T + 1 atomic slots, each holding a failure stamp (nanoseconds on the
 //! breaker's clock, stored plus one so that zero means "empty").
@@ -27,7 +27,7 @@
 //!
 //! Exact mode is used up to T = [`EXACT_MAX_THRESHOLD`] (32 KiB of stamps).
 //!
-//! # Bucketed mode, for a very large T ([`Buckets`])
+//! # Bucketed mode, for a very large T
 //!
 //! Keeping every one of a very large T stamps would cost memory in proportion to T, so beyond
 //! [`EXACT_MAX_THRESHOLD`] the window is a ring of [`BUCKETS`] time buckets, each one
