@@ -1,0 +1,69 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod log;
+pub mod routes;
+pub mod sum;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware};
+
+pub use log::RequestLog;
+
+/// How the server runs; [`run`] uses the defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Worker threads (default 2: the service is tiny and the demo machine has 2 cores).
+    pub workers: usize,
+    /// Where request log lines go (default stdout).
+    pub log: RequestLog,
+    /// How long a graceful shutdown waits for requests in flight (default 5 s).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            log: RequestLog::Stdout,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Serves the sum service on an already bound listener, with the default [`Settings`].
+///
+/// The returned [`Server`] does nothing until awaited (or spawned). It stops gracefully on SIGINT
+/// and SIGTERM (actix-web's own signal handling, kept on purpose) or through
+/// [`Server::handle`]. Binding is the caller's job, so tests can bind `127.0.0.1:0`.
+///
+/// # Errors
+///
+/// Fails if the listener cannot be handed to the server (for example if it is not a TCP socket
+/// that can be made non-blocking).
+pub fn run(listener: TcpListener) -> std::io::Result<Server> {
+    run_with(listener, Settings::default())
+}
+
+/// Like [`run`], with explicit [`Settings`].
+///
+/// # Errors
+///
+/// As for [`run`].
+pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
+    let log = settings.log;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(log.clone())
+            .wrap(middleware::from_fn(log::log_requests))
+            .configure(routes::configure)
+    })
+    .workers(settings.workers.max(1))
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

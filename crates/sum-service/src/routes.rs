@@ -1,0 +1,175 @@
+//! The HTTP surface: routes, bodies, texts and statuses, as SPEC section 2 fixes them.
+//!
+//! `POST /sum` reads its body as raw bytes and parses it itself, because actix's `Form` and `Json`
+//! extractors answer 400 on bad input and the original service, which clients and the breaker
+//! demo depend on, answers 500.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use crate::sum::{self, SumError};
+
+/// The largest request body `POST /sum` reads, in bytes (64 KiB); a larger one gets 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The text of `GET /`, the original's health check.
+pub const HEALTHY: &str = "Number summator healthy.";
+
+/// The text of every failed form sum: the original's, word for word.
+pub const FORM_ERROR: &str = "An error occurred, please try again later.";
+
+/// Registers every route on an [`actix_web::App`].
+///
+/// Unknown paths get 404; a known path with the wrong method gets 405 with an `Allow` header.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(BODY_LIMIT))
+        .service(
+            web::resource("/")
+                .route(web::get().to(index))
+                .route(web::head().to(index))
+                .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
+        )
+        .service(
+            web::resource("/health")
+                .route(web::get().to(health))
+                .route(web::head().to(health))
+                .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
+        )
+        .service(
+            web::resource("/sum")
+                .route(web::post().to(sum))
+                .default_service(web::to(|| method_not_allowed("POST"))),
+        )
+        .default_service(web::to(not_found));
+}
+
+/// `GET /`: the original service's health check.
+async fn index() -> HttpResponse {
+    text(HttpResponse::Ok(), HEALTHY)
+}
+
+/// `GET /health`: a machine-readable health check.
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Status { status: "ok" })
+}
+
+/// `POST /sum`: a JSON body if the Content-Type says so, otherwise a form.
+async fn sum(request: HttpRequest, body: Result<web::Bytes, actix_web::Error>) -> HttpResponse {
+    let json = is_json(&request);
+    let body = match body {
+        Ok(body) => body,
+        Err(error) => return body_error(json, &error),
+    };
+    if json {
+        match sum::sum_json(&body) {
+            // N is written as a JSON number with every digit, never through `f64` or `i64`: a
+            // `BigInt`'s decimal text (`-?[0-9]+`) is already a valid JSON number.
+            Ok(n) => HttpResponse::Ok()
+                .content_type(ContentType::json())
+                .body(format!(r#"{{"sum":{n}}}"#)),
+            Err(error) => json_error(&error),
+        }
+    } else {
+        // Like Flask's `request.form`: only a urlencoded body has form fields, so any other
+        // content type (text/plain, none at all, multipart) fails the "exactly two fields" rule.
+        let result = if is_content_type(&request, "application/x-www-form-urlencoded") {
+            sum::sum_form(&body)
+        } else {
+            Err(SumError::FormFields)
+        };
+        match result {
+            Ok(n) => text(HttpResponse::Ok(), &format!("The value is: {n}")),
+            Err(_) => text(HttpResponse::InternalServerError(), FORM_ERROR),
+        }
+    }
+}
+
+/// Whether the request says its body is JSON.
+fn is_json(request: &HttpRequest) -> bool {
+    is_content_type(request, "application/json")
+}
+
+/// Compares the request's media type, ignoring case and parameters such as `charset`.
+fn is_content_type(request: &HttpRequest, wanted: &str) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(wanted))
+}
+
+/// The body could not be read: too large (413) or broken off (the extractor's own status, 400).
+fn body_error(json: bool, error: &actix_web::Error) -> HttpResponse {
+    let status = error.as_response_error().status_code();
+    let message = if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        "the request body is too large"
+    } else {
+        "the request body could not be read"
+    };
+    let mut response = HttpResponse::build(status);
+    if json {
+        response.json(ErrorBody { error: message })
+    } else {
+        text(response, message)
+    }
+}
+
+/// A failed JSON sum: 500 with `{"error": "..."}`.
+fn json_error(error: &SumError) -> HttpResponse {
+    HttpResponse::InternalServerError().json(ErrorBody {
+        error: &error.to_string(),
+    })
+}
+
+/// 404 for any path this service does not have.
+async fn not_found() -> HttpResponse {
+    text(HttpResponse::NotFound(), "Not Found")
+}
+
+/// 405 for a known path with the wrong method.
+async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut response = HttpResponse::MethodNotAllowed();
+    response.insert_header((header::ALLOW, allow));
+    text(response, "Method Not Allowed")
+}
+
+/// A plain-text response.
+fn text(mut response: actix_web::HttpResponseBuilder, body: &str) -> HttpResponse {
+    response
+        .content_type(ContentType::plaintext())
+        .body(body.to_owned())
+}
+
+/// `{"status": "ok"}`
+#[derive(Serialize)]
+struct Status {
+    status: &'static str,
+}
+
+/// `{"error": "..."}`
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn content_type_matching_ignores_case_and_parameters() {
+        let request = TestRequest::default()
+            .insert_header((header::CONTENT_TYPE, "Application/JSON; charset=utf-8"))
+            .to_http_request();
+        assert!(is_json(&request));
+        let request = TestRequest::default()
+            .insert_header((header::CONTENT_TYPE, "application/jsonx"))
+            .to_http_request();
+        assert!(!is_json(&request));
+        assert!(!is_json(&TestRequest::default().to_http_request()));
+    }
+}

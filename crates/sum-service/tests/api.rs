@@ -1,0 +1,563 @@
+//! The HTTP contract of SPEC section 2, against the service spawned in process on 127.0.0.1:0.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestApp, status_and_text};
+
+const FORM_ERROR: &str = "An error occurred, please try again later.";
+
+/// Asserts a form sum's status and text.
+async fn assert_form(app: &TestApp, fields: &[(&str, &str)], status: u16, text: &str) {
+    let response = app.post_form(fields).await;
+    assert_eq!(
+        status_and_text(response).await,
+        (status, text.to_owned()),
+        "{fields:?}"
+    );
+}
+
+/// Posts a JSON body (raw text, so malformed ones can be sent too) and returns status and JSON.
+async fn post_json(app: &TestApp, body: &str) -> (u16, Value) {
+    let response = app.post_raw("application/json", body.to_owned()).await;
+    let content_type = response.headers()[reqwest::header::CONTENT_TYPE].clone();
+    assert_eq!(content_type, "application/json", "{body}");
+    let (status, text) = status_and_text(response).await;
+    (
+        status,
+        serde_json::from_str(&text).expect("a JSON response"),
+    )
+}
+
+#[actix_web::test]
+async fn root_is_the_original_health_check() {
+    let app = TestApp::spawn();
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        status_and_text(response).await,
+        (200, "Number summator healthy.".into())
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn health_is_json() {
+    let app = TestApp::spawn();
+    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(
+        status_and_text(response).await,
+        (200, r#"{"status":"ok"}"#.into())
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn head_works_where_get_does() {
+    let app = TestApp::spawn();
+    for path in ["/", "/health"] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            status_and_text(response).await,
+            (200, String::new()),
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_sums_two_integers() {
+    let app = TestApp::spawn();
+    assert_form(
+        &app,
+        &[("value1", "44"), ("value2", "13")],
+        200,
+        "The value is: 57",
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value2", "13"), ("value1", "44")],
+        200,
+        "The value is: 57",
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", "0"), ("value2", "0")],
+        200,
+        "The value is: 0",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_sums_negative_numbers() {
+    let app = TestApp::spawn();
+    assert_form(
+        &app,
+        &[("value1", "-44"), ("value2", "13")],
+        200,
+        "The value is: -31",
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", "-5"), ("value2", "-6")],
+        200,
+        "The value is: -11",
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", "+5"), ("value2", "-0")],
+        200,
+        "The value is: 5",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_accepts_padded_whitespace_like_python_int() {
+    let app = TestApp::spawn();
+    assert_form(
+        &app,
+        &[("value1", " 44 "), ("value2", "\t13\n")],
+        200,
+        "The value is: 57",
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", "  -1"), ("value2", "2\r\n")],
+        200,
+        "The value is: 1",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_sums_64_bit_extremes_exactly() {
+    let app = TestApp::spawn();
+    let max = i64::MAX.to_string();
+    let min = i64::MIN.to_string();
+    assert_form(
+        &app,
+        &[("value1", &max), ("value2", &max)],
+        200,
+        "The value is: 18446744073709551614",
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", &min), ("value2", &min)],
+        200,
+        "The value is: -18446744073709551616",
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", &max), ("value2", &min)],
+        200,
+        "The value is: -1",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_sums_huge_integers_exactly() {
+    let app = TestApp::spawn();
+    let forty = "1234567890".repeat(4);
+    let doubled = format!("The value is: {}", "2469135780".repeat(4));
+    assert_form(
+        &app,
+        &[("value1", &forty), ("value2", &forty)],
+        200,
+        &doubled,
+    )
+    .await;
+
+    // Thousands of digits: still exact, still quick.
+    let nines = "9".repeat(20_000);
+    let expected = format!("The value is: 1{}", "0".repeat(20_000));
+    assert_form(&app, &[("value1", &nines), ("value2", "1")], 200, &expected).await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_with_a_missing_field_is_500() {
+    let app = TestApp::spawn();
+    assert_form(&app, &[("value1", "44")], 500, FORM_ERROR).await;
+    assert_form(&app, &[("value2", "13")], 500, FORM_ERROR).await;
+    assert_form(&app, &[], 500, FORM_ERROR).await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_with_an_extra_or_repeated_field_is_500() {
+    let app = TestApp::spawn();
+    assert_form(
+        &app,
+        &[("value1", "1"), ("value2", "2"), ("value3", "3")],
+        500,
+        FORM_ERROR,
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", "1"), ("value1", "2"), ("value2", "3")],
+        500,
+        FORM_ERROR,
+    )
+    .await;
+    assert_form(&app, &[("value1", "1"), ("other", "2")], 500, FORM_ERROR).await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_with_letters_is_500() {
+    let app = TestApp::spawn();
+    assert_form(&app, &[("value1", "a"), ("value2", "b")], 500, FORM_ERROR).await;
+    assert_form(
+        &app,
+        &[("value1", "44"), ("value2", "13x")],
+        500,
+        FORM_ERROR,
+    )
+    .await;
+    assert_form(
+        &app,
+        &[("value1", "0x10"), ("value2", "1")],
+        500,
+        FORM_ERROR,
+    )
+    .await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_with_floats_is_500() {
+    let app = TestApp::spawn();
+    assert_form(&app, &[("value1", "1.5"), ("value2", "2")], 500, FORM_ERROR).await;
+    assert_form(&app, &[("value1", "1"), ("value2", "2.0")], 500, FORM_ERROR).await;
+    assert_form(&app, &[("value1", "1e3"), ("value2", "2")], 500, FORM_ERROR).await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn form_with_empty_values_is_500() {
+    let app = TestApp::spawn();
+    assert_form(&app, &[("value1", ""), ("value2", "")], 500, FORM_ERROR).await;
+    assert_form(&app, &[("value1", "1"), ("value2", "  ")], 500, FORM_ERROR).await;
+    let response = app
+        .post_raw("application/x-www-form-urlencoded", "value1=1&value2")
+        .await;
+    assert_eq!(status_and_text(response).await, (500, FORM_ERROR.into()));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_a_form_is_500_text() {
+    let app = TestApp::spawn();
+    // Flask's request.form is empty for these, so the original answered 500 too.
+    for content_type in [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = app.post_raw(content_type, "value1=1&value2=2").await;
+        assert_eq!(
+            status_and_text(response).await,
+            (500, FORM_ERROR.into()),
+            "{content_type}"
+        );
+    }
+    let response = app
+        .client
+        .post(app.url("/sum"))
+        .body("value1=1&value2=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status_and_text(response).await,
+        (500, FORM_ERROR.into()),
+        "no content type"
+    );
+    let response = app.client.post(app.url("/sum")).send().await.unwrap();
+    assert_eq!(
+        status_and_text(response).await,
+        (500, FORM_ERROR.into()),
+        "no body"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_body_over_the_limit_is_413() {
+    let app = TestApp::spawn();
+    let megabyte = format!("value1=1&value2={}", "1".repeat(1 << 20));
+    let response = app
+        .post_raw("application/x-www-form-urlencoded", megabyte.clone())
+        .await;
+    assert_eq!(
+        status_and_text(response).await,
+        (413, "the request body is too large".into())
+    );
+
+    let response = app.post_raw("application/json", megabyte).await;
+    let (status, text) = status_and_text(response).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&text).unwrap()),
+        (413, json!({"error": "the request body is too large"}))
+    );
+
+    // Just under the limit is read and summed.
+    let digits = "1".repeat(sum_service::routes::BODY_LIMIT - "value1=0&value2=".len());
+    let response = app
+        .post_raw(
+            "application/x-www-form-urlencoded",
+            format!("value1=0&value2={digits}"),
+        )
+        .await;
+    assert_eq!(
+        status_and_text(response).await,
+        (200, format!("The value is: {digits}"))
+    );
+
+    // And the service is still there afterwards.
+    assert_form(
+        &app,
+        &[("value1", "1"), ("value2", "2")],
+        200,
+        "The value is: 3",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn json_sums_numbers_and_numeric_strings() {
+    let app = TestApp::spawn();
+    assert_eq!(
+        post_json(&app, r#"{"value1": 44, "value2": 13}"#).await,
+        (200, json!({"sum": 57}))
+    );
+    assert_eq!(
+        post_json(&app, r#"{"value1": "44", "value2": "-13"}"#).await,
+        (200, json!({"sum": 31}))
+    );
+    assert_eq!(
+        post_json(&app, r#"{"value1": " 44 ", "value2": 13}"#).await,
+        (200, json!({"sum": 57}))
+    );
+    let response = app
+        .client
+        .post(app.url("/sum"))
+        .json(&json!({"value1": -1, "value2": "2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status_and_text(response).await,
+        (200, r#"{"sum":1}"#.into())
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn json_sums_are_exact_numbers_beyond_64_bits() {
+    let app = TestApp::spawn();
+    let max = i64::MAX;
+    let body = format!(r#"{{"value1": {max}, "value2": "{max}"}}"#);
+    let response = app.post_raw("application/json", body).await;
+    assert_eq!(
+        status_and_text(response).await,
+        (200, r#"{"sum":18446744073709551614}"#.into())
+    );
+
+    let forty = "1234567890".repeat(4);
+    let body = format!(r#"{{"value1": {forty}, "value2": {forty}}}"#);
+    let response = app.post_raw("application/json; charset=utf-8", body).await;
+    let expected = format!(r#"{{"sum":{}}}"#, "2469135780".repeat(4));
+    assert_eq!(status_and_text(response).await, (200, expected));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn json_with_floats_or_letters_is_500() {
+    let app = TestApp::spawn();
+    for (body, error) in [
+        (
+            r#"{"value1": 1.5, "value2": 2}"#,
+            "value1 is not an integer",
+        ),
+        (
+            r#"{"value1": 1, "value2": 2.0}"#,
+            "value2 is not an integer",
+        ),
+        (
+            r#"{"value1": 1e3, "value2": 2}"#,
+            "value1 is not an integer",
+        ),
+        (
+            r#"{"value1": "1.5", "value2": 2}"#,
+            "value1 is not an integer",
+        ),
+        (
+            r#"{"value1": "a", "value2": 2}"#,
+            "value1 is not an integer",
+        ),
+        (r#"{"value1": "", "value2": 2}"#, "value1 is not an integer"),
+        (
+            r#"{"value1": null, "value2": 2}"#,
+            "value1 is not an integer",
+        ),
+    ] {
+        assert_eq!(
+            post_json(&app, body).await,
+            (500, json!({"error": error})),
+            "{body}"
+        );
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn json_with_the_wrong_fields_is_500() {
+    let app = TestApp::spawn();
+    let error = json!({"error": "the body must be a JSON object with exactly the fields value1 and value2"});
+    for body in [
+        r#"{"value1": 1}"#,
+        r#"{"value1": 1, "value2": 2, "value3": 3}"#,
+        r#"{"value1": 1, "value1": 2, "value2": 3}"#,
+        r#"[1, 2]"#,
+        r#"42"#,
+    ] {
+        assert_eq!(post_json(&app, body).await, (500, error.clone()), "{body}");
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn malformed_json_is_500_json() {
+    let app = TestApp::spawn();
+    let error = json!({"error": "the body is not valid JSON"});
+    for body in [
+        "",
+        "{",
+        r#"{"value1": 1, "value2": 2"#,
+        "value1=1&value2=2",
+        "{value1: 1}",
+    ] {
+        assert_eq!(
+            post_json(&app, body).await,
+            (500, error.clone()),
+            "{body:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn unknown_paths_are_404() {
+    let app = TestApp::spawn();
+    for path in ["/nope", "/sum/", "/sum/1", "/health/x"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            status_and_text(response).await,
+            (404, "Not Found".into()),
+            "GET {path}"
+        );
+    }
+    let response = app
+        .client
+        .post(app.url("/nope"))
+        .form(&[("value1", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status_and_text(response).await,
+        (404, "Not Found".into()),
+        "POST /nope"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn wrong_methods_are_405() {
+    let app = TestApp::spawn();
+    let cases = [
+        (reqwest::Method::GET, "/sum", "POST"),
+        (reqwest::Method::PUT, "/sum", "POST"),
+        (reqwest::Method::DELETE, "/sum", "POST"),
+        (reqwest::Method::POST, "/", "GET, HEAD"),
+        (reqwest::Method::POST, "/health", "GET, HEAD"),
+        (reqwest::Method::OPTIONS, "/", "GET, HEAD"),
+    ];
+    for (method, path, allow) in cases {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(
+            status_and_text(response).await,
+            (405, "Method Not Allowed".into()),
+            "{method} {path}"
+        );
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn every_request_is_logged_with_method_path_status_and_latency() {
+    let app = TestApp::spawn();
+    app.client.get(app.url("/")).send().await.unwrap();
+    app.post_form(&[("value1", "a"), ("value2", "1")]).await;
+    app.client.get(app.url("/nope")).send().await.unwrap();
+    let lines = app.log.lock().unwrap().clone();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let expected = [
+        "GET / 200 OK ",
+        "POST /sum 500 Internal Server Error ",
+        "GET /nope 404 Not Found ",
+    ];
+    for (line, start) in lines.iter().zip(expected) {
+        assert!(
+            line.starts_with(start),
+            "{line:?} should start with {start:?}"
+        );
+        let latency = line[start.len()..]
+            .strip_suffix("ms")
+            .expect("a latency in ms");
+        assert!(latency.parse::<f64>().is_ok(), "{line:?}");
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn the_service_stops_when_asked() {
+    let app = TestApp::spawn();
+    let url = app.url("/");
+    let client = app.client.clone();
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+    app.stop().await;
+    let fresh = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert!(
+        fresh.get(&url).send().await.is_err(),
+        "still answering after stop"
+    );
+}
