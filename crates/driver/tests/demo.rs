@@ -1,0 +1,260 @@
+//! End to end: the sum service in process on 127.0.0.1:0, the driver against it.
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use breaker::{ManualClock, State};
+use driver::render::{Change, Line, PROBLEM, Summary, UNAVAILABLE};
+use driver::run::{Config, Driver, Pace};
+use driver::scenario;
+use sum_service::{RequestLog, Settings};
+
+/// The service, running on a free port of 127.0.0.1, with its request log captured.
+struct Service {
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    handle: ServerHandle,
+}
+
+impl Service {
+    fn spawn() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let settings = Settings {
+            workers: 1,
+            log: RequestLog::Capture(log.clone()),
+            shutdown_timeout: Duration::from_secs(1),
+        };
+        let server = sum_service::run_with(listener, settings).expect("start the service");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Self { port, log, handle }
+    }
+
+    /// The requests the service has answered.
+    fn requests(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+fn config(port: u16, half_open: Option<u32>) -> Config {
+    Config {
+        host: "127.0.0.1".into(),
+        port,
+        window: Duration::from_secs(5),
+        threshold: 3,
+        timeout: Duration::from_secs(5),
+        half_open,
+    }
+}
+
+/// Plays the demo on a manual clock: the breaker's decisions do not depend on the machine's
+/// speed, and the pause takes no time.
+async fn play_demo(port: u16, half_open: Option<u32>) -> (Vec<Line>, Summary) {
+    let driver = Driver::new(&config(port, half_open), Pace::Manual(ManualClock::new())).unwrap();
+    let mut lines = Vec::new();
+    let summary = driver
+        .play(&scenario::demo(Duration::from_secs(5)), &mut |l| {
+            lines.push(l)
+        })
+        .await;
+    (lines, summary)
+}
+
+fn response(text: &str) -> [Line; 2] {
+    [Line::Closed, Line::Response(text.into())]
+}
+
+const FAILED: [Line; 2] = [Line::Closed, Line::Problem];
+
+fn rejected(wait_secs: u64) -> [Line; 2] {
+    [
+        Line::Open(Duration::from_secs(wait_secs)),
+        Line::Unavailable,
+    ]
+}
+
+#[actix_web::test]
+async fn the_demo_trips_recovers_and_trips_again() {
+    let service = Service::spawn();
+    let (lines, summary) = play_demo(service.port, None).await;
+
+    let expected: Vec<Line> = [
+        response("Number summator healthy."),
+        response("The value is: 57"),
+        FAILED,
+        FAILED,
+        FAILED,
+        FAILED, // the fourth failure in the window exceeds T = 3
+        rejected(5),
+        rejected(5),
+        rejected(5), // the good sum is not sent either
+        // the pause of 6 s: the failures at 0 s left the window at 5 s
+        FAILED,
+        response("The value is: 4"),
+        response("The value is: 3"),
+        FAILED,
+        FAILED,
+        FAILED, // the fourth failure since the pause
+        rejected(5),
+    ]
+    .concat();
+    assert_eq!(lines, expected);
+
+    assert_eq!(
+        (
+            summary.forwarded,
+            summary.succeeded,
+            summary.failed,
+            summary.rejected
+        ),
+        (12, 4, 8, 4)
+    );
+    assert_eq!(summary.answered, 12);
+    let changes: Vec<(Duration, State, State)> = summary
+        .changes
+        .iter()
+        .map(|c: &Change| (c.at, c.from, c.to))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (Duration::ZERO, State::Closed, State::Open),
+            (Duration::from_secs(5), State::Open, State::Closed),
+            (Duration::from_secs(6), State::Closed, State::Open),
+        ]
+    );
+    // The service saw exactly the forwarded requests: none while the circuit was open.
+    assert_eq!(service.requests(), 12);
+    service.stop().await;
+}
+
+#[actix_web::test]
+async fn with_probing_a_failed_probe_reopens_the_circuit() {
+    let service = Service::spawn();
+    let (lines, summary) = play_demo(service.port, Some(1)).await;
+
+    let expected: Vec<Line> = [
+        &response("Number summator healthy.")[..],
+        &response("The value is: 57"),
+        &FAILED,
+        &FAILED,
+        &FAILED,
+        &FAILED,
+        &rejected(5),
+        &rejected(5),
+        &rejected(5),
+        // after the pause the circuit is half-open: the bad sum is the probe, and fails
+        &[Line::HalfOpen, Line::Problem],
+        &rejected(5),
+        &rejected(5),
+        &rejected(5),
+        &rejected(5),
+        &rejected(5),
+        &rejected(5),
+    ]
+    .concat();
+    assert_eq!(lines, expected);
+    assert_eq!((summary.forwarded, summary.rejected), (7, 9));
+    assert_eq!(service.requests(), 7);
+    service.stop().await;
+}
+
+/// Runs the driver binary with `args`, without colour.
+async fn run_binary(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    actix_web::rt::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_driver"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run the driver")
+    })
+    .await
+    .expect("join")
+}
+
+#[actix_web::test]
+async fn the_binary_plays_the_demo_in_real_time_with_a_short_window() {
+    let service = Service::spawn();
+    let port = service.port.to_string();
+    let out = run_binary(&[&port, "--window", "0.5", "--timeout", "2"]).await;
+    assert!(out.status.success(), "exit status {:?}", out.status);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+
+    // Real time makes the waits vary; the shape of the run does not.
+    let kinds: Vec<&str> = stdout
+        .lines()
+        .take(32)
+        .map(|l| {
+            if l.starts_with("CIRCUIT CLOSED") {
+                "closed"
+            } else if l.starts_with("CIRCUIT OPEN: Please wait ") {
+                "open"
+            } else if l == PROBLEM {
+                "problem"
+            } else if l == UNAVAILABLE {
+                "unavailable"
+            } else {
+                "response"
+            }
+        })
+        .collect();
+    let mut expected = vec!["closed", "response", "closed", "response"];
+    expected.extend(["closed", "problem"].repeat(4));
+    expected.extend(["open", "unavailable"].repeat(3));
+    expected.extend(["closed", "problem"]);
+    expected.extend(["closed", "response"].repeat(2));
+    expected.extend(["closed", "problem"].repeat(3));
+    expected.extend(["open", "unavailable"]);
+    assert_eq!(kinds, expected, "output:\n{stdout}");
+    assert!(
+        stdout.contains("Summary: 16 requests: 12 forwarded (4 succeeded, 8 failed), 4 rejected.")
+    );
+    assert!(stdout.contains("closed -> open"));
+    assert!(stdout.contains("open -> closed"));
+    assert!(!stdout.contains('\u{1b}'), "NO_COLOR was set");
+    assert_eq!(service.requests(), 12);
+    service.stop().await;
+}
+
+#[actix_web::test]
+async fn with_the_service_down_the_circuit_opens_and_the_summary_says_so() {
+    // A port nobody listens on.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let out = run_binary(&[&port, "--window", "0.2"]).await;
+    assert!(out.status.success(), "the scenario ran, so it exits 0");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("CIRCUIT OPEN: Please wait"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "No request reached the service at http://127.0.0.1:{port}: is it running?"
+        )),
+        "{stdout}"
+    );
+}
+
+#[actix_web::test]
+async fn bad_arguments_exit_non_zero_with_one_line() {
+    for args in [&["notaport"][..], &["--window", "0"], &["--threshold", "x"]] {
+        let out = run_binary(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("driver: "), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
