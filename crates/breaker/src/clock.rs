@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// A monotonic source of time for a [`CircuitBreaker`](crate::CircuitBreaker).
 ///
 /// `now` returns the time elapsed since an origin of the clock's choosing. It must never go
-/// backwards; the breaker treats a reading earlier than a previous one as equal to it.
+/// backwards: the breaker trusts each reading as it is.
 ///
 /// Closures are not clocks on purpose: a clock is shared by every clone of a breaker, so it has
 /// to be `Send + Sync + 'static`, and a named type documents what the time means.

@@ -79,7 +79,8 @@ pub enum Attempt<'a> {
 /// Decides what an [`Attempt`] means for the service's health.
 ///
 /// Closures are classifiers. Opting in to count 429 (too many requests) as a failure, and
-/// leaving every other case to the default:
+/// leaving every other case to the default (the closure's parameter needs its type written out,
+/// `&Attempt<'_>`, for the compiler to see it as a classifier):
 ///
 /// ```
 /// use breaker::Outcome;

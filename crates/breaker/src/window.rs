@@ -75,6 +75,18 @@ impl FailureWindow {
         }
     }
 
+    /// The instant until which the failures in the window exceed T, if they exceed it at `now`,
+    /// without recording anything.
+    pub(crate) fn open_until(&self, now: u64) -> Option<u64> {
+        match self {
+            FailureWindow::Exact(s) => {
+                let oldest = s.slots.iter().map(|v| v.load(Ordering::Acquire)).min();
+                s.until(oldest.unwrap_or(0), now)
+            }
+            FailureWindow::Bucketed(b) => b.until(now),
+        }
+    }
+
     /// The failures in the window at `now`, saturating at T + 1.
     pub(crate) fn count(&self, now: u64) -> u32 {
         match self {
@@ -177,6 +189,10 @@ fn in_window(t: u64, now: u64, window: u64) -> bool {
     t <= now && now - t < window
 }
 
+/// How far ahead (in buckets) a slot may be for a failure to be taken for a straggler. Anything
+/// further ahead is an index that has wrapped around, and is overwritten.
+const STRAGGLER_BUCKETS: u32 = 1 << 16;
+
 /// Bucketed mode: [`BUCKETS`] words, each `(bucket index mod 2^32) << 32 | failures`.
 #[derive(Debug)]
 pub(crate) struct Buckets {
@@ -226,8 +242,9 @@ impl Buckets {
             let next = if held == tag {
                 let failures = (word & u64::from(u32::MAX)).saturating_add(1);
                 (word & !u64::from(u32::MAX)) | failures.min(u64::from(u32::MAX))
-            } else if held.wrapping_sub(tag) as i32 > 0 && word != 0 {
-                // The slot already counts a later bucket: this failure is a whole window old.
+            } else if word != 0 && (1..=STRAGGLER_BUCKETS).contains(&held.wrapping_sub(tag)) {
+                // The slot already counts a slightly later bucket (another thread read a later
+                // clock first): this failure is a whole window old and cannot count.
                 break;
             } else {
                 (u64::from(tag) << 32) | 1
@@ -380,6 +397,35 @@ mod tests {
             assert_eq!(w.count(start + window), 0, "stamp {start}");
             assert_eq!(w.count(start), 1, "stamp {start}");
         }
+    }
+
+    #[test]
+    fn buckets_keep_counting_after_the_index_wraps_half_way() {
+        // Regression: a bucket untouched for over 2^31 widths was taken for a later one, and
+        // every failure landing in it was dropped.
+        let t = EXACT_MAX_THRESHOLD + 1;
+        let w = FailureWindow::new(64_000, t); // 1 000 ns buckets
+        for k in 0..64 {
+            w.record(k * 1_000);
+        }
+        let later = 3 * (1u64 << 30) * 1_000;
+        for _ in 0..t {
+            w.record(later);
+        }
+        assert_eq!(w.count(later), t);
+        assert!(w.record(later).is_some());
+    }
+
+    #[test]
+    fn open_until_answers_without_recording() {
+        let w = FailureWindow::new(W, 1);
+        assert_eq!(w.open_until(0), None);
+        w.record(10);
+        assert_eq!(w.open_until(10), None);
+        w.record(20);
+        assert_eq!(w.open_until(20), Some(10 + W));
+        assert_eq!(w.open_until(10 + W), None);
+        assert_eq!(w.count(20), 2);
     }
 
     #[test]
