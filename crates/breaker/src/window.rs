@@ -38,8 +38,9 @@
 //!   never counts once W old, and it stops counting at most one bucket width (plus 64 ns of
 //!   rounding) before that. Open periods end on bucket boundaries.
 //! - **Cost:** one CAS to record, a pass over 64 words to answer; 512 bytes of memory.
-//! - The bucket index is kept modulo 2³², so a bucket left untouched for exactly a multiple of
-//!   2³² bucket widths (at W = 1 s, about 2 years) could be taken for a current one.
+//! - The bucket index is kept modulo 2³², so a bucket left untouched for a multiple of 2³²
+//!   bucket widths (at W = 1 s, about 2 years), give or take one turn of the ring, could be
+//!   mistaken for a current one: its old count read as current, or a new failure in it dropped.
 
 use crate::sync::{AtomicU64, Ordering};
 
@@ -189,9 +190,11 @@ fn in_window(t: u64, now: u64, window: u64) -> bool {
     t <= now && now - t < window
 }
 
-/// How far ahead (in buckets) a slot may be for a failure to be taken for a straggler. Anything
-/// further ahead is an index that has wrapped around, and is overwritten.
-const STRAGGLER_BUCKETS: u32 = 1 << 16;
+/// How far ahead (in buckets) a slot may be for a failure to be taken for a straggler: one
+/// turn of the ring. A thread delayed longer than that holds a failure older than W, which
+/// cannot count anyway; anything further ahead is an index that has wrapped around, and is
+/// overwritten.
+const STRAGGLER_BUCKETS: u32 = BUCKETS as u32;
 
 /// Bucketed mode: [`BUCKETS`] words, each `(bucket index mod 2^32) << 32 | failures`.
 #[derive(Debug)]
