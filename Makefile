@@ -6,7 +6,8 @@ help:
 	@echo "make test   - run every test (cargo test --workspace)"
 	@echo "make lint   - cargo fmt --check and clippy with warnings denied"
 	@echo "make fmt    - format the code"
-	@echo "make bench  - run the criterion benchmarks"
+	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"
+	@echo "              with its peers, and regenerate the tables of BENCHMARKS.md (3 to 8 min)"
 
 demo:
 	bash scripts/demo.sh
@@ -21,5 +22,10 @@ lint:
 fmt:
 	cargo fmt --all
 
+# The comparison's old results are removed first, so that the tables hold this run only.
 bench:
 	cargo bench -p breaker
+	rm -rf $${CARGO_TARGET_DIR:-target}/criterion/vs_* $${CARGO_TARGET_DIR:-target}/criterion/e2e_* \
+		$${CARGO_TARGET_DIR:-target}/breaker-bench
+	cargo bench -p breaker-bench
+	python3 scripts/bench-tables.py --write BENCHMARKS.md

@@ -1,0 +1,377 @@
+//! `breaker` against its peers, per call, in one run and one harness: a closed success (async and
+//! sync), an open rejection, a failure for T = 3, 100 and 10 000, two threads sharing one breaker,
+//! and the cost of a success as the request rate and the window grow.
+//!
+//! The subjects and paths are in `common/mod.rs`; `scripts/bench-tables.py` turns the results
+//! (`target/criterion/vs_*`) into the tables of `BENCHMARKS.md`.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use breaker::{Clock, ManualClock, MonotonicClock};
+use breaker_bench::{block_on, on_two_threads, run_ready};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use recloser::AsyncRecloser;
+
+use common::*;
+
+/// A success and a failure, hidden from the optimiser at each call.
+fn ok() -> Outcome {
+    Ok(black_box(7))
+}
+
+fn err() -> Outcome {
+    Err(black_box(7))
+}
+
+/// Every crate's async path on one kind of breaker (closed or open), in one group.
+fn async_group(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    outcome: fn() -> Outcome,
+    breakers: (
+        breaker::CircuitBreaker,
+        recloser::Recloser,
+        Failsafe,
+        breaker_peer::CircuitBreaker,
+        Tower,
+    ),
+) {
+    let (ours, recloser, failsafe, peer, mut tower) = breakers;
+    let recloser = AsyncRecloser::from(recloser);
+    g.bench_function("ours", |b| {
+        b.iter(|| run_ready(ours_async(&ours, outcome())))
+    });
+    g.bench_function("recloser", |b| {
+        b.iter(|| run_ready(recloser_async(&recloser, outcome())))
+    });
+    g.bench_function("failsafe", |b| {
+        b.iter(|| run_ready(failsafe_async(&failsafe, outcome())))
+    });
+    g.bench_function("breaker_2_0_2", |b| {
+        b.iter(|| run_ready(peer_async(&peer, outcome())))
+    });
+    g.bench_function("tower_resilience", |b| {
+        b.iter(|| run_ready(tower_async(&mut tower, outcome())))
+    });
+}
+
+/// Every crate's sync path (tower has none), in one group.
+fn sync_group(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    outcome: fn() -> Outcome,
+    breakers: (
+        breaker::CircuitBreaker,
+        recloser::Recloser,
+        Failsafe,
+        breaker_peer::CircuitBreaker,
+    ),
+) {
+    let (ours, recloser, failsafe, peer) = breakers;
+    g.bench_function("ours", |b| {
+        b.iter(|| ours_sync(black_box(&ours), outcome()))
+    });
+    g.bench_function("recloser", |b| {
+        b.iter(|| recloser_sync(&recloser, outcome()))
+    });
+    g.bench_function("failsafe", |b| {
+        b.iter(|| failsafe_sync(&failsafe, outcome()))
+    });
+    g.bench_function("breaker_2_0_2", |b| b.iter(|| peer_sync(&peer, outcome())));
+}
+
+fn closed_success(c: &mut Criterion) {
+    let t = THRESHOLD;
+    let mut g = c.benchmark_group("vs_closed_async");
+    async_group(
+        &mut g,
+        ok,
+        (ours(t), recloser(t), failsafe(t), peer(t), tower(t)),
+    );
+    g.finish();
+    let mut g = c.benchmark_group("vs_closed_sync");
+    sync_group(&mut g, ok, (ours(t), recloser(t), failsafe(t), peer(t)));
+    g.finish();
+}
+
+fn open_rejection(c: &mut Criterion) {
+    let mut g = c.benchmark_group("vs_open_async");
+    let open = (
+        ours_open(),
+        recloser_open(),
+        failsafe_open(),
+        peer_open(),
+        tower_open(),
+    );
+    async_group(&mut g, ok, open);
+    g.finish();
+    let mut g = c.benchmark_group("vs_open_sync");
+    sync_group(
+        &mut g,
+        ok,
+        (ours_open(), recloser_open(), failsafe_open(), peer_open()),
+    );
+    g.finish();
+}
+
+fn record_failure(c: &mut Criterion) {
+    // The async path, which every crate has, for each T.
+    let mut g = c.benchmark_group("vs_failure");
+    for t in [3u32, 100, 10_000] {
+        let ours = failing::ours(t);
+        g.bench_with_input(BenchmarkId::new("ours", t), &t, |b, _| {
+            b.iter(|| run_ready(ours_async(&ours, err())))
+        });
+        let recloser = AsyncRecloser::from(failing::recloser(t));
+        g.bench_with_input(BenchmarkId::new("recloser", t), &t, |b, _| {
+            b.iter(|| run_ready(recloser_async(&recloser, err())))
+        });
+        let failsafe = failing::failsafe(t);
+        g.bench_with_input(BenchmarkId::new("failsafe", t), &t, |b, _| {
+            b.iter(|| run_ready(failsafe_async(&failsafe, err())))
+        });
+        let peer = failing::peer(t);
+        g.bench_with_input(BenchmarkId::new("breaker_2_0_2", t), &t, |b, _| {
+            b.iter(|| run_ready(peer_async(&peer, err())))
+        });
+        let mut tower = failing::tower(t);
+        g.bench_with_input(BenchmarkId::new("tower_resilience", t), &t, |b, _| {
+            b.iter(|| run_ready(tower_async(&mut tower, err())))
+        });
+    }
+    g.finish();
+    // And the sync paths at T = 3.
+    let t = THRESHOLD;
+    let mut g = c.benchmark_group("vs_failure_sync");
+    let failing = (
+        failing::ours(t),
+        failing::recloser(t),
+        failing::failsafe(t),
+        failing::peer(t),
+    );
+    sync_group(&mut g, err, failing);
+    g.finish();
+}
+
+fn two_threads(c: &mut Criterion) {
+    let t = THRESHOLD;
+    let mut g = c.benchmark_group("vs_two_threads_async");
+    let ours = ours(t);
+    g.bench_function("ours", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(block_on(ours_async(&ours, ok())));
+                }
+            })
+        })
+    });
+    let recloser = AsyncRecloser::from(recloser(t));
+    g.bench_function("recloser", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(block_on(recloser_async(&recloser, ok())));
+                }
+            })
+        })
+    });
+    let failsafe = failsafe(t);
+    g.bench_function("failsafe", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(block_on(failsafe_async(&failsafe, ok())));
+                }
+            })
+        })
+    });
+    let peer = peer(t);
+    g.bench_function("breaker_2_0_2", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(block_on(peer_async(&peer, ok())));
+                }
+            })
+        })
+    });
+    let tower = tower(t);
+    g.bench_function("tower_resilience", |b| {
+        b.iter_custom(|n| {
+            // `Service::call` takes `&mut self`: each thread drives its own clone, and the
+            // clones share one circuit.
+            on_two_threads(n, || {
+                let mut svc = tower.clone();
+                move || {
+                    black_box(block_on(tower_async(&mut svc, ok())));
+                }
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("vs_two_threads_sync");
+    let ours = common::ours(t);
+    g.bench_function("ours", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(ours_sync(black_box(&ours), ok()));
+                }
+            })
+        })
+    });
+    let recloser = common::recloser(t);
+    g.bench_function("recloser", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(recloser_sync(&recloser, ok()));
+                }
+            })
+        })
+    });
+    let failsafe = common::failsafe(t);
+    g.bench_function("failsafe", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(failsafe_sync(&failsafe, ok()));
+                }
+            })
+        })
+    });
+    let peer = common::peer(t);
+    g.bench_function("breaker_2_0_2", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                || {
+                    black_box(peer_sync(&peer, ok()));
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+/// A short label for a window.
+fn label(d: Duration) -> String {
+    match d.as_millis() {
+        ms if ms >= 1_000 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+/// A short label for a rate.
+fn per_second(rate: u64) -> String {
+    match rate {
+        r if r >= 1_000_000_000 => format!("{}G", r / 1_000_000_000),
+        r if r >= 1_000_000 => format!("{}M", r / 1_000_000),
+        r if r >= 1_000 => format!("{}k", r / 1_000),
+        r => r.to_string(),
+    }
+}
+
+/// The cost of a success as the request rate and the window grow, in simulated time for the
+/// crates whose clock can be driven (each iteration moves it on by one request interval), and
+/// in real time for tower-resilience, whose time-based window keeps a record per call.
+fn success_growth(c: &mut Criterion) {
+    const T: u32 = 100;
+    let windows = [
+        Duration::from_secs(1),
+        Duration::from_secs(60),
+        Duration::from_secs(3600),
+    ];
+    let rates: [u64; 3] = [1_000, 1_000_000, 1_000_000_000];
+    let mut g = c.benchmark_group("vs_success_growth");
+    for w in windows {
+        for rate in rates {
+            let id = format!("W={} rate={}/s", label(w), per_second(rate));
+            let step = Duration::from_nanos(1_000_000_000 / rate);
+
+            // Ours: T / 2 failures spread over the last W, then successes at `rate`.
+            let clock = ManualClock::new();
+            let cb = breaker::CircuitBreaker::builder()
+                .window(w)
+                .error_threshold(T)
+                .clock(clock.clone())
+                .build()
+                .expect("a valid configuration");
+            for _ in 0..T / 2 {
+                clock.advance(w / (T / 2));
+                cb.try_acquire().expect("closed").failure();
+            }
+            g.bench_function(BenchmarkId::new("ours", &id), |b| {
+                b.iter(|| {
+                    clock.advance(step);
+                    ours_sync(black_box(&cb), ok())
+                })
+            });
+
+            // failsafe's time-window policy (success rate over W), on its own test clock.
+            failsafe::clock::freeze(|mock| {
+                let policy = failsafe::failure_policy::success_rate_over_time_window(
+                    0.5,
+                    1,
+                    w,
+                    failsafe::backoff::constant(WINDOW),
+                );
+                let cb = failsafe::Config::new().failure_policy(policy).build();
+                g.bench_function(BenchmarkId::new("failsafe", &id), |b| {
+                    b.iter(|| {
+                        mock.advance(step);
+                        black_box(failsafe::CircuitBreaker::call(&cb, ok))
+                    })
+                });
+            });
+        }
+    }
+    // tower-resilience, in real time: the rate is the bench loop's own.
+    for w in [
+        Duration::from_millis(1),
+        Duration::from_millis(10),
+        Duration::from_millis(100),
+    ] {
+        let mut svc = tower_time_window(w);
+        let id = format!("W={} rate=loop", label(w));
+        g.bench_function(BenchmarkId::new("tower_resilience", &id), |b| {
+            b.iter(|| run_ready(tower_async(&mut svc, ok())))
+        });
+    }
+    g.finish();
+}
+
+/// What a clock read costs here: the part of an open rejection no breaker can skip.
+fn clock_reads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("vs_reference");
+    g.bench_function("instant_now", |b| b.iter(Instant::now));
+    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
+    g.bench_function("monotonic_clock_dyn", |b| {
+        b.iter(|| black_box(&clock).now())
+    });
+    let stepping: Arc<dyn Clock> = Arc::new(Stepping::new(Duration::from_millis(1)));
+    g.bench_function("stepping_clock_dyn", |b| {
+        b.iter(|| black_box(&stepping).now())
+    });
+    g.finish();
+}
+
+/// Short runs: the whole comparison has to fit in a few minutes on two cores.
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(400))
+        .measurement_time(Duration::from_millis(1_200))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = closed_success, open_rejection, record_failure, two_threads, success_growth,
+        clock_reads
+}
+criterion_main!(benches);

@@ -1,0 +1,132 @@
+//! The harness shared by the side-by-side benchmarks of `breaker` and its peers.
+//!
+//! Every crate is measured through the same few pieces, so that a difference in a table is a
+//! difference between the crates and not between the ways they were driven:
+//!
+//! - [`run_ready`] polls a future once with [`Waker::noop`]: the cost of an async call whose
+//!   inner future is ready at once, with no runtime in the way;
+//! - [`block_on`] polls a future to completion on the calling thread, parking it while the
+//!   future is pending: for the two-thread runs, where a peer's lock may make a call wait
+//!   (a future ready at once costs what it costs under [`run_ready`]);
+//! - [`on_two_threads`] runs the same number of calls on two threads released together by a
+//!   barrier, and returns the wall time of the slower one.
+//!
+//! The peers themselves are dev-dependencies of this package and appear only in its benches.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// Polls `future` once, with a waker that does nothing, and returns its output.
+///
+/// # Panics
+///
+/// If the future is not ready on its first poll: the benchmarked futures always are.
+///
+/// ```
+/// assert_eq!(breaker_bench::run_ready(async { 7 }), 7);
+/// ```
+// Always inlined, so that the future is built in place rather than moved into this frame:
+// the move (a memcpy of the whole future) would otherwise be part of every crate's time.
+#[inline(always)]
+pub fn run_ready<F: Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("run_ready: the future was not ready on its first poll"),
+    }
+}
+
+/// Wakes a parked thread.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    /// One waker per thread, made once, so that [`block_on`] allocates nothing per call.
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unpark(thread::current())));
+}
+
+/// Polls `future` to completion on this thread, parking the thread while it is pending.
+///
+/// The first poll uses [`Waker::noop`], as [`run_ready`] does, so that a future ready at once
+/// costs the same here as there: no waker is looked up, as an executor has its own at hand.
+/// Only a future that returns `Pending` is polled again with a waker that unparks this thread;
+/// polling it again at once also catches a wake-up that went to the no-op waker meanwhile.
+///
+/// ```
+/// assert_eq!(breaker_bench::block_on(async { 7 }), 7);
+/// ```
+#[inline(always)]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    if let Poll::Ready(output) = future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        return output;
+    }
+    THREAD_WAKER.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            thread::park();
+        }
+    })
+}
+
+/// Runs `iters` calls on each of two threads that share whatever `make` captures, and returns
+/// the wall time of the slower thread, from the moment a barrier releases both.
+///
+/// `make` is called once on each thread, before the barrier, to build that thread's call (a
+/// clone of a handle, say, for an API that needs `&mut`); the call is then made `iters` times.
+/// The time returned is therefore the time per call as each thread sees it, times `iters`:
+/// what criterion's `iter_custom` expects.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// let calls = AtomicU64::new(0);
+/// let elapsed = breaker_bench::on_two_threads(1_000, || {
+///     || {
+///         calls.fetch_add(1, Ordering::Relaxed);
+///     }
+/// });
+/// assert_eq!(calls.load(Ordering::Relaxed), 2_000);
+/// assert!(elapsed > std::time::Duration::ZERO);
+/// ```
+pub fn on_two_threads<M, C>(iters: u64, make: M) -> Duration
+where
+    M: Fn() -> C + Sync,
+    C: FnMut(),
+{
+    let barrier = Barrier::new(2);
+    thread::scope(|s| {
+        let run = || {
+            let mut call = make();
+            barrier.wait();
+            let start = Instant::now();
+            for _ in 0..iters {
+                call();
+            }
+            start.elapsed()
+        };
+        let other = s.spawn(run);
+        let mine = run();
+        let theirs = other.join().expect("a benchmark thread panicked");
+        mine.max(theirs)
+    })
+}

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Builds the tables of BENCHMARKS.md from a bench run.
+
+Reads criterion's results (target/criterion/**/new/benchmark.json and estimates.json, the
+groups `vs_*` and `e2e_*` written by `cargo bench -p breaker-bench`) and the allocation counts
+(target/breaker-bench/alloc.json, written by the `alloc` bench), and prints the tables as
+Markdown. With --write FILE, replaces the part of FILE between the markers
+`<!-- tables:begin -->` and `<!-- tables:end -->` instead. Standard library only.
+
+Every time is criterion's median estimate. A ratio is ours divided by the best (lowest) peer of
+the same row, in the same run.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CRATES = ["ours", "recloser", "failsafe", "breaker_2_0_2", "tower_resilience"]
+PEERS = CRATES[1:]
+HEADERS = {
+    "ours": "breaker (ours)",
+    "recloser": "recloser 1.4",
+    "failsafe": "failsafe 1.3",
+    "breaker_2_0_2": "breaker 2.0.2",
+    "tower_resilience": "tower-resilience 0.14",
+}
+BEGIN, END = "<!-- tables:begin -->", "<!-- tables:end -->"
+
+
+def target_dir():
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
+def load_criterion(criterion_dir):
+    """{(group, function, value): median ns} for the groups this comparison writes."""
+    results = {}
+    for bench in criterion_dir.glob("**/new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        group = meta.get("group_id", "")
+        if not group.startswith(("vs_", "e2e_")):
+            continue
+        estimates = json.loads((bench.parent / "estimates.json").read_text())
+        key = (group, meta.get("function_id") or "", meta.get("value_str") or "")
+        results[key] = estimates["median"]["point_estimate"]
+    return results
+
+
+def ns(value):
+    if value is None:
+        return "–"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.2f} ms"
+    if value >= 1_000:
+        return f"{value / 1_000:.2f} µs"
+    if value >= 100:
+        return f"{value:.0f} ns"
+    return f"{value:.1f} ns"
+
+
+def ratio(value):
+    return "–" if value is None else f"{value:.2f}"
+
+
+def best_peer(row):
+    peers = [(row[c], c) for c in PEERS if row.get(c) is not None]
+    return min(peers) if peers else (None, None)
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def machine():
+    def run(*cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    model = ""
+    for line in run("lscpu").splitlines():
+        if line.lower().startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    cores = run("nproc").strip() or str(os.cpu_count())
+    rustc = run("rustc", "--version").strip()
+    return [
+        f"- `nproc`: {cores}",
+        f"- `lscpu` model name: {model or 'unknown'}",
+        f"- `rustc --version`: {rustc or 'unknown'}",
+        f"- OS: {platform.system()} {platform.release()}",
+    ]
+
+
+def per_call_section(r, verdicts):
+    rows_spec = [
+        ("closed success, async (`call` on a ready future)", "vs_closed_async", "closed", 0.25),
+        ("closed success, sync (ours: the permit API)", "vs_closed_sync", "closed", 0.25),
+        ("open rejection, async", "vs_open_async", "open", 0.75),
+        ("open rejection, sync", "vs_open_sync", "open", 0.75),
+        ("a failure recorded, async (T = 3)", "vs_failure", None, None),
+        ("a failure recorded, sync (T = 3)", "vs_failure_sync", None, None),
+        ("two threads, one breaker: closed success, async", "vs_two_threads_async", "two", 0.10),
+        ("two threads, one breaker: closed success, sync", "vs_two_threads_sync", "two", 0.10),
+    ]
+    times, ratios = [], []
+    for label, group, target_key, target in rows_spec:
+        value = "3" if group == "vs_failure" else ""
+        row = {c: r.get((group, c, value)) for c in CRATES}
+        best, best_name = best_peer(row)
+        times.append([label] + [ns(row[c]) for c in CRATES])
+        cells = [ratio(row[c] / best) if row[c] is not None and best else "–" for c in CRATES]
+        ours_ratio = row["ours"] / best if row["ours"] is not None and best else None
+        if target is not None:
+            met = ours_ratio is not None and ours_ratio <= target
+            shown = "–" if ours_ratio is None else f"{ours_ratio:.3f}"
+            verdicts.append((label, f"≤ {target:.2f} of the best peer", shown,
+                             "met" if met else "**not met**"))
+        ratios.append([label] + cells + [HEADERS.get(best_name, "–")])
+    header = ["per call"] + [HEADERS[c] for c in CRATES]
+    return "\n\n".join([
+        "### Per call (median time)",
+        table(header, times),
+        "### Per call, as a ratio to the best peer of the row (lower is better; "
+        "the best peer is 1.00)",
+        table(["per call"] + [HEADERS[c] for c in CRATES] + ["best peer"], ratios),
+    ])
+
+
+def failure_section(r):
+    rows = []
+    for t in ["3", "100", "10000"]:
+        row = {c: r.get(("vs_failure", c, t)) for c in CRATES}
+        best, name = best_peer(row)
+        rows.append([f"T = {int(t):,}".replace(",", " ")] + [ns(row[c]) for c in CRATES]
+                    + [ratio(row["ours"] / best) if row["ours"] and best else "–"])
+    return "\n\n".join([
+        "### The cost of recording a failure as T grows (async path, median)",
+        table(["T"] + [HEADERS[c] for c in CRATES] + ["ours / best peer"], rows),
+    ])
+
+
+def growth_section(r):
+    sim = {}
+    real = {}
+    for (group, function, value), v in r.items():
+        if group != "vs_success_growth":
+            continue
+        if function == "tower_resilience":
+            real[value] = v
+        else:
+            sim.setdefault(value, {})[function] = v
+
+    def key(value):
+        w, rate = value.split(" ")
+        w = w.split("=")[1]
+        seconds = float(w[:-2]) / 1000 if w.endswith("ms") else float(w[:-1])
+        rate = rate.split("=")[1].removesuffix("/s")
+        scale = {"k": 1e3, "M": 1e6, "G": 1e9}.get(rate[-1:], None)
+        per_second = float(rate[:-1]) * scale if scale else float(rate) if rate.isdigit() else 0
+        return (seconds, per_second)
+
+    rows = [[value.replace(" ", ", "), ns(cells.get("ours")), ns(cells.get("failsafe"))]
+            for value, cells in sorted(sim.items(), key=lambda kv: key(kv[0]))]
+    spread = [cells["ours"] for cells in sim.values() if "ours" in cells]
+    flat = ""
+    if spread:
+        flat = (f"Ours: from {ns(min(spread))} to {ns(max(spread))} across the grid "
+                f"(max / min = {max(spread) / min(spread):.2f}).")
+    rows_real = [[value.replace(" ", ", "), ns(v)] for value, v in
+                 sorted(real.items(), key=lambda kv: key(kv[0]))]
+    return "\n\n".join([
+        "### The cost of a success as the request rate and W grow (median)",
+        "Simulated time: each call moves the breaker's clock on by one request interval "
+        "(1/rate), so both columns include one clock step; ours has T = 100 with T/2 failures "
+        "spread over the window beforehand, failsafe is its success-rate-over-W policy on its "
+        "test clock.",
+        table(["W, request rate", HEADERS["ours"], HEADERS["failsafe"] + " (time window)"], rows),
+        flat,
+        "tower-resilience's time-based window, in real time (the rate is the bench loop's "
+        "own): it keeps one record per call in the window and scans them on every call.",
+        table(["W, request rate", HEADERS["tower_resilience"] + " (time-based window)"],
+              rows_real),
+    ])
+
+
+def reference_section(r):
+    rows = [[name, ns(r.get(("vs_reference", name, "")))]
+            for name in ["instant_now", "monotonic_clock_dyn", "stepping_clock_dyn"]]
+    return "\n\n".join([
+        "### Reference: a clock read on this machine (median)",
+        table(["read", "time"], rows),
+    ])
+
+
+def alloc_sections(alloc, verdicts):
+    if alloc is None:
+        return "_No allocation counts: run `cargo bench -p breaker-bench --bench alloc`._"
+    paths = ["closed_async", "closed_sync", "open_async", "open_sync", "failure_async",
+             "failure_sync"]
+    by = {(a["path"], a["crate"]): a for a in alloc["allocations"]}
+    rows = []
+    ours_zero = True
+    for p in paths:
+        cells = []
+        for c in CRATES:
+            a = by.get((p, c))
+            if a is None:
+                cells.append("–")
+                continue
+            cells.append(f"{a['allocations']:.2f} ({a['bytes']:.0f} B)")
+            if c == "ours" and a["allocations"] != 0:
+                ours_zero = False
+        rows.append([p.replace("_", ", ")] + cells)
+    verdicts.append(("allocations per call, every path", "zero",
+                     "0" if ours_zero else "> 0", "met" if ours_zero else "**not met**"))
+
+    mem = {(m["crate"], m["threshold"]): m for m in alloc["memory"]}
+    mem_rows = []
+    for t in sorted({m["threshold"] for m in alloc["memory"]}):
+        cells, totals = [], {}
+        for c in CRATES:
+            m = mem.get((c, t))
+            if m is None:
+                cells.append("–")
+                continue
+            total = m["size_of"] + m["heap"]
+            totals[c] = total
+            cells.append(f"{total} ({m['size_of']} + {m['heap']})")
+        smallest = min((totals[c], c) for c in PEERS if c in totals)
+        ours_total = totals.get("ours")
+        mem_rows.append([f"T = {t:,}".replace(",", " ")] + cells
+                        + [ratio(ours_total / smallest[0]) if ours_total else "–"])
+        if t == 3 and ours_total is not None:
+            met = ours_total <= smallest[0]
+            verdicts.append(("memory per breaker at T = 3",
+                             f"≤ the smallest peer ({HEADERS[smallest[1]]}, {smallest[0]} B)",
+                             f"{ours_total} B", "met" if met else "**not met**"))
+    return "\n\n".join([
+        "### Allocations per call (allocations, and bytes allocated, per call)",
+        table(["path"] + [HEADERS[c] for c in CRATES], rows),
+        "### Memory per breaker: bytes, as total (`size_of` + heap held after construction)",
+        table(["T"] + [HEADERS[c] for c in CRATES] + ["ours / smallest peer"], mem_rows),
+        f"`CircuitBreaker::memory_footprint()` reports {alloc.get('ours_memory_footprint')} B "
+        "at T = 3: it leaves out the clock's allocation and the `Arc`'s two counters.",
+    ])
+
+
+def e2e_section(r):
+    lat = {name: r.get(("e2e_latency", name, "")) for name in
+           ["forwarded", "rejected", "bare_reqwest", "runtime_block_on"]}
+    thr = {name: r.get(("e2e_throughput", name, "")) for name in
+           ["bare_reqwest", "breaker_client"]}
+    rows = [
+        ["forwarded through `BreakerClient` (circuit closed)", ns(lat["forwarded"])],
+        ["rejected by `BreakerClient` (circuit open)", ns(lat["rejected"])],
+        ["bare reqwest, for reference", ns(lat["bare_reqwest"])],
+        ["entering the runtime alone (`block_on` of an empty future)",
+         ns(lat["runtime_block_on"])],
+    ]
+    if lat["forwarded"] and lat["rejected"]:
+        share = lat["rejected"] / lat["forwarded"]
+        rows.append(["rejected / forwarded", f"{share:.4f} (1/{1 / share:,.0f})".replace(",", " ")])
+
+    def rps(v):
+        return "–" if not v else f"{1e9 / v:,.0f} req/s".replace(",", " ")
+
+    trows = [["bare reqwest", ns(thr["bare_reqwest"]), rps(thr["bare_reqwest"])],
+             ["`BreakerClient` around the same reqwest client", ns(thr["breaker_client"]),
+              rps(thr["breaker_client"])]]
+    if thr["bare_reqwest"] and thr["breaker_client"]:
+        trows.append(["breaker / bare (throughput)", "",
+                      ratio(thr["bare_reqwest"] / thr["breaker_client"])])
+    return "\n\n".join([
+        "### End to end: one `GET /health` to sum-service on 127.0.0.1 (median latency)",
+        table(["call", "time"], rows),
+        "### End to end: throughput, 4 requests in flight, one client thread",
+        table(["client", "time per request", "throughput"], trows),
+    ])
+
+
+def render():
+    r = load_criterion(target_dir() / "criterion")
+    alloc_path = target_dir() / "breaker-bench" / "alloc.json"
+    alloc = json.loads(alloc_path.read_text()) if alloc_path.exists() else None
+    if not r and alloc is None:
+        sys.exit("no results: run `make bench` (or `cargo bench -p breaker-bench`) first")
+    verdicts = []
+    sections = [
+        "### The machine",
+        "\n".join(machine()),
+        per_call_section(r, verdicts),
+        failure_section(r),
+        growth_section(r),
+        alloc_sections(alloc, verdicts),
+        reference_section(r),
+        e2e_section(r),
+    ]
+    targets = "\n\n".join([
+        "### The targets of the issue, on this run",
+        table(["measure", "target", "ours", "verdict"], verdicts),
+    ])
+    sections.insert(2, targets)
+    return "\n\n".join(sections) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", metavar="FILE",
+                        help=f"replace the text between {BEGIN} and {END} in FILE")
+    args = parser.parse_args()
+    tables = render()
+    if not args.write:
+        sys.stdout.write(tables)
+        return
+    path = Path(args.write)
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{path}: the markers {BEGIN} and {END} are missing")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{tables}{END}{tail}")
+    print(f"tables written to {path}")
+
+
+if __name__ == "__main__":
+    main()
