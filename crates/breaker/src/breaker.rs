@@ -199,7 +199,7 @@ impl Probing {
 pub struct Builder {
     window: Duration,
     threshold: u32,
-    clock: Option<Arc<dyn Clock>>,
+    clock: Option<Box<dyn Clock>>,
     probing: Option<Probing>,
     observer: Option<Box<Observer>>,
 }
@@ -245,7 +245,7 @@ impl Builder {
 
     /// The clock to read time from. Defaults to a [`MonotonicClock`] made at `build()`.
     pub fn clock<C: Clock>(mut self, clock: C) -> Self {
-        self.clock = Some(Arc::new(clock));
+        self.clock = Some(Box::new(clock));
         self
     }
 
@@ -305,18 +305,20 @@ impl Builder {
             None => None,
             Some(p) => Some(ProbeState::new(p, self.window)?),
         };
-        let clock = self
-            .clock
-            .unwrap_or_else(|| Arc::new(MonotonicClock::new()));
+        // The defaults (monotonic clock, no probing, no observer) take no room at all.
+        let extras =
+            (self.clock.is_some() || probing.is_some() || self.observer.is_some()).then(|| {
+                Box::new(Extras {
+                    clock: self.clock,
+                    probing,
+                    observer: self.observer,
+                })
+            });
         Ok(CircuitBreaker {
             inner: Arc::new(Inner {
                 open_until: AtomicU64::new(CLOSED),
                 failures: FailureWindow::new(window, self.threshold),
-                window,
-                threshold: self.threshold,
-                clock,
-                probing,
-                observer: self.observer,
+                extras,
             }),
         })
     }
@@ -360,10 +362,16 @@ pub struct CircuitBreaker {
 struct Inner {
     /// [`CLOSED`], or the end of the open period on the clock, in nanoseconds.
     open_until: AtomicU64,
+    /// The failures, W and T.
     failures: FailureWindow,
-    window: u64,
-    threshold: u32,
-    clock: Arc<dyn Clock>,
+    /// What the defaults leave out: kept apart so that a default breaker stays small.
+    extras: Option<Box<Extras>>,
+}
+
+/// The optional parts of a breaker.
+struct Extras {
+    /// A clock other than the default [`MonotonicClock`].
+    clock: Option<Box<dyn Clock>>,
     probing: Option<ProbeState>,
     observer: Option<Box<Observer>>,
 }
@@ -375,7 +383,7 @@ impl fmt::Debug for CircuitBreaker {
             .field("error_threshold", &self.error_threshold())
             .field("state", &self.inner.peek_state())
             .field("errors_in_window", &self.errors_in_window())
-            .field("probing", &self.inner.probing.is_some())
+            .field("probing", &self.inner.probing().is_some())
             .finish()
     }
 }
@@ -413,12 +421,12 @@ impl CircuitBreaker {
 
     /// The window W.
     pub fn window(&self) -> Duration {
-        Duration::from_nanos(self.inner.window)
+        Duration::from_nanos(self.inner.failures.window())
     }
 
     /// The error threshold T.
     pub fn error_threshold(&self) -> u32 {
-        self.inner.threshold
+        self.inner.failures.threshold()
     }
 
     /// The state now.
@@ -435,18 +443,26 @@ impl CircuitBreaker {
         self.inner.failures.count(self.inner.now())
     }
 
-    /// The bytes this breaker holds: its shared state and the heap behind it (the clock and
-    /// observer excepted). Fixed at build time.
+    /// The bytes this breaker holds: the handle, the shared state (with the two reference
+    /// counts of its allocation) and the heap behind it, a custom clock's and an observer's own
+    /// data excepted. Fixed at build time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::CircuitBreaker;
+    ///
+    /// // Up to T = 3, the stamps sit inside the breaker's state: one allocation, under 100 bytes.
+    /// assert!(CircuitBreaker::new(Duration::from_secs(5), 3).memory_footprint() <= 96);
+    /// ```
     pub fn memory_footprint(&self) -> usize {
-        let probing = self
-            .inner
-            .probing
-            .as_ref()
-            .map_or(0, |p| std::mem::size_of::<ProbeState>() + p.heap_bytes());
+        let extras = self.inner.extras.as_ref().map_or(0, |e| {
+            std::mem::size_of::<Extras>() + e.probing.as_ref().map_or(0, ProbeState::heap_bytes)
+        });
         std::mem::size_of::<Self>()
+            + 2 * std::mem::size_of::<usize>() // the Arc's counts
             + std::mem::size_of::<Inner>()
             + self.inner.failures.heap_bytes()
-            + probing
+            + extras
     }
 
     /// Asks to make a call. On success the [`Permit`] must be told how the call ended; a permit
@@ -527,18 +543,15 @@ impl CircuitBreaker {
 #[must_use = "a permit records nothing unless told how the call ended"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    kind: PermitKind,
+    /// [`PERMIT_CLOSED`], [`PERMIT_DONE`], or a probe's [`Ticket`] plus one: one word, so that
+    /// a permit is two words and stays in registers.
+    state: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum PermitKind {
-    /// Admitted while closed.
-    Closed,
-    /// A probe of a half-open period.
-    Probe(Ticket),
-    /// Already told.
-    Done,
-}
+/// A permit admitted while closed.
+const PERMIT_CLOSED: u64 = 0;
+/// A permit already told how its call ended.
+const PERMIT_DONE: u64 = u64::MAX;
 
 impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -553,13 +566,29 @@ impl<'a> Permit<'a> {
     fn closed(inner: &'a Inner) -> Self {
         Self {
             inner,
-            kind: PermitKind::Closed,
+            state: PERMIT_CLOSED,
+        }
+    }
+
+    fn probe(inner: &'a Inner, ticket: Ticket) -> Self {
+        Self {
+            inner,
+            state: ticket.to_bits() + 1,
+        }
+    }
+
+    /// The probe's ticket, if this is a probe's permit not yet told.
+    #[inline]
+    fn ticket(&self) -> Option<Ticket> {
+        match self.state {
+            PERMIT_CLOSED | PERMIT_DONE => None,
+            bits => Some(Ticket::from_bits(bits - 1)),
         }
     }
 
     /// Whether this call is a half-open probe.
     pub fn is_probe(&self) -> bool {
-        matches!(self.kind, PermitKind::Probe(_))
+        self.ticket().is_some()
     }
 
     /// The call succeeded.
@@ -569,11 +598,13 @@ impl<'a> Permit<'a> {
     }
 
     /// The call failed.
+    #[inline]
     pub fn failure(self) {
         self.record(Outcome::Failure);
     }
 
     /// The call's outcome says nothing about the service.
+    #[inline]
     pub fn ignore(self) {
         self.record(Outcome::Ignored);
     }
@@ -581,30 +612,40 @@ impl<'a> Permit<'a> {
     /// Records how the call ended.
     #[inline]
     pub fn record(mut self, outcome: Outcome) {
-        let kind = std::mem::replace(&mut self.kind, PermitKind::Done);
-        match (kind, outcome) {
-            (PermitKind::Closed, Outcome::Failure) => self.inner.record_failure(),
-            (PermitKind::Closed, _) | (PermitKind::Done, _) => {}
-            (PermitKind::Probe(ticket), outcome) => self.inner.end_probe(ticket, Some(outcome)),
+        let state = std::mem::replace(&mut self.state, PERMIT_DONE);
+        match (state, outcome) {
+            (PERMIT_CLOSED, Outcome::Failure) => self.inner.record_failure(),
+            (PERMIT_CLOSED | PERMIT_DONE, _) => {}
+            (bits, outcome) => self
+                .inner
+                .end_probe(Ticket::from_bits(bits - 1), Some(outcome)),
         }
     }
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if let PermitKind::Probe(ticket) = self.kind {
+        if let Some(ticket) = self.ticket() {
             self.inner.end_probe(ticket, None);
         }
     }
 }
 
 impl Inner {
+    fn probing(&self) -> Option<&ProbeState> {
+        self.extras.as_deref().and_then(|e| e.probing.as_ref())
+    }
+
     fn now(&self) -> u64 {
-        nanos(self.clock.now())
+        match self.extras.as_deref().and_then(|e| e.clock.as_deref()) {
+            Some(clock) => nanos(clock.now()),
+            None => nanos(MonotonicClock::new().now()),
+        }
     }
 
     fn notify(&self, from: State, to: State, at: u64) {
-        if let Some(observer) = &self.observer {
+        if let Some(observer) = self.extras.as_deref().and_then(|e| e.observer.as_deref()) {
             observer(StateChange {
                 from,
                 to,
@@ -621,7 +662,7 @@ impl Inner {
             State::Closed
         } else if now < until {
             State::Open
-        } else if self.probing.is_some() {
+        } else if self.probing().is_some() {
             State::HalfOpen
         } else if self.failures.open_until(now).is_some() {
             State::Open
@@ -639,7 +680,7 @@ impl Inner {
     /// The state at `now`, with `open_until` read as `until` (not [`CLOSED`]). Carries out the
     /// changes that the passing of time has made.
     fn state_at(&self, until: u64, now: u64) -> State {
-        match &self.probing {
+        match self.probing() {
             None if now < until => State::Open,
             None => match self.close_expired(until, now) {
                 Some(_) => State::Open,
@@ -680,7 +721,7 @@ impl Inner {
         if now < until {
             return Err(CircuitOpenError::new(Duration::from_nanos(until - now)));
         }
-        match &self.probing {
+        match self.probing() {
             None => match self.close_expired(until, now) {
                 Some(later) => Err(CircuitOpenError::new(Duration::from_nanos(later - now))),
                 None => Ok(Permit::closed(self)),
@@ -688,12 +729,9 @@ impl Inner {
             Some(p) => {
                 let (admission, changes) = p.admit(&self.open_until, now);
                 self.report(&changes);
-                admission.map(|a| Permit {
-                    inner: self,
-                    kind: match a {
-                        Admission::Closed => PermitKind::Closed,
-                        Admission::Probe(ticket) => PermitKind::Probe(ticket),
-                    },
+                admission.map(|a| match a {
+                    Admission::Closed => Permit::closed(self),
+                    Admission::Probe(ticket) => Permit::probe(self, ticket),
                 })
             }
         }
@@ -705,7 +743,7 @@ impl Inner {
         let Some(until) = self.failures.record(now) else {
             return;
         };
-        match &self.probing {
+        match self.probing() {
             None => {
                 let before = self.open_until.fetch_max(until, Ordering::AcqRel);
                 if before <= now {
@@ -726,7 +764,7 @@ impl Inner {
     }
 
     fn end_probe(&self, ticket: Ticket, outcome: Option<Outcome>) {
-        if let Some(p) = &self.probing {
+        if let Some(p) = self.probing() {
             let now = self.now();
             let changes = p.end(&self.open_until, &self.failures, ticket, outcome, now);
             self.report(&changes);
@@ -739,7 +777,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn permit_is_small() {
-        assert!(std::mem::size_of::<Permit<'_>>() <= 40);
+    fn permit_is_two_words() {
+        assert_eq!(std::mem::size_of::<Permit<'_>>(), 16);
+    }
+
+    #[test]
+    fn a_default_breaker_is_one_small_allocation() {
+        let cb = CircuitBreaker::new(Duration::from_secs(5), 3);
+        assert!(cb.inner.extras.is_none());
+        assert!(cb.memory_footprint() <= 96, "{}", cb.memory_footprint());
     }
 }

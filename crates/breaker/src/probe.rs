@@ -77,11 +77,34 @@ impl Cycle {
     }
 }
 
-/// What a probe permit remembers.
+/// What a probe permit remembers: the open period it belongs to (its epoch, modulo 2⁵⁰) and its
+/// place, packed in one word below 2⁶².
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ticket {
-    epoch: u64,
-    slot: u32,
+pub(crate) struct Ticket(u64);
+
+const SLOT_BITS: u32 = 12;
+const EPOCH_MASK: u64 = (1 << 50) - 1;
+
+impl Ticket {
+    fn new(epoch: u64, slot: usize) -> Self {
+        Self((epoch & EPOCH_MASK) << SLOT_BITS | slot as u64)
+    }
+
+    fn epoch(self) -> u64 {
+        self.0 >> SLOT_BITS
+    }
+
+    fn slot(self) -> usize {
+        (self.0 & ((1 << SLOT_BITS) - 1)) as usize
+    }
+
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    pub(crate) fn from_bits(bits: u64) -> Self {
+        Self(bits)
+    }
 }
 
 /// What admission decided.
@@ -250,10 +273,7 @@ impl ProbeState {
                 // A place is free: in flight + successes < P, and there are P places.
                 let slot = c.starts.iter().position(Option::is_none).unwrap_or(0);
                 c.starts[slot] = Some(now);
-                Ok(Admission::Probe(Ticket {
-                    epoch: c.epoch,
-                    slot: slot as u32,
-                }))
+                Ok(Admission::Probe(Ticket::new(c.epoch, slot)))
             }
         };
         (admission, changes)
@@ -292,10 +312,10 @@ impl ProbeState {
         // Timeouts first, this probe's included: one that ran past its deadline has failed
         // there, whatever it returned and even if it is cancelled now.
         let phase = self.resolve(&mut c, open_until, now, &mut changes);
-        if c.epoch != ticket.epoch || !matches!(phase, Phase::HalfOpen) {
+        if c.epoch & EPOCH_MASK != ticket.epoch() || !matches!(phase, Phase::HalfOpen) {
             return changes; // a probe of a period that is over
         }
-        c.starts[ticket.slot as usize] = None;
+        c.starts[ticket.slot()] = None;
         match outcome {
             Some(Outcome::Success) => {
                 c.successes += 1;

@@ -22,8 +22,10 @@
 //!   arrival). The new minimum is `min(second smallest, new stamp)`, so the same pass also
 //!   answers whether the circuit is open and until when: `oldest + W`.
 //! - **Count the failures in the window:** one pass, counting stamps `t` with `t <= now < t + W`.
-//! - **Cost:** O(T + 1) relaxed loads and one CAS per failure, no allocation, no lock; memory is
+//! - **Cost:** O(T + 1) loads and one CAS per failure, no allocation, no lock; memory is
 //!   `8 × (T + 1)` bytes, whatever the request rate or W. A success never touches the slots.
+//!   Up to T = [`INLINE_MAX_THRESHOLD`] the slots sit inside the breaker's own state, with no
+//!   allocation of their own.
 //!
 //! Exact mode is used up to T = [`EXACT_MAX_THRESHOLD`] (32 KiB of stamps).
 //!
@@ -50,97 +52,86 @@ pub const EXACT_MAX_THRESHOLD: u32 = 4096;
 /// The number of buckets in bucketed mode.
 pub const BUCKETS: usize = 64;
 
+/// Thresholds up to this one keep their T + 1 stamps inside the breaker itself, with no
+/// allocation of their own.
+pub const INLINE_MAX_THRESHOLD: u32 = 3;
+
+const INLINE_STAMPS: usize = INLINE_MAX_THRESHOLD as usize + 1;
+
 /// The failures of the last W, as either exact stamps or time buckets.
 #[derive(Debug)]
-pub(crate) enum FailureWindow {
-    Exact(Slots),
-    Bucketed(Buckets),
+pub(crate) struct FailureWindow {
+    /// W, in nanoseconds.
+    window: u64,
+    threshold: u32,
+    stamps: Stamps,
+}
+
+/// Where the failures are kept.
+#[derive(Debug)]
+enum Stamps {
+    /// The T + 1 latest stamps, for T <= [`INLINE_MAX_THRESHOLD`] (the first T + 1 are used).
+    Inline([AtomicU64; INLINE_STAMPS]),
+    /// The T + 1 latest stamps.
+    Heap(Box<[AtomicU64]>),
+    /// Time buckets, above [`EXACT_MAX_THRESHOLD`].
+    Bucketed(Box<Buckets>),
 }
 
 impl FailureWindow {
     /// A window of `window` nanoseconds (more than zero) for error threshold `threshold`.
     pub(crate) fn new(window: u64, threshold: u32) -> Self {
-        if threshold <= EXACT_MAX_THRESHOLD {
-            FailureWindow::Exact(Slots::new(window, threshold))
+        let stamps = if threshold <= INLINE_MAX_THRESHOLD {
+            Stamps::Inline(Default::default())
+        } else if threshold <= EXACT_MAX_THRESHOLD {
+            Stamps::Heap((0..=threshold).map(|_| AtomicU64::new(0)).collect())
         } else {
-            FailureWindow::Bucketed(Buckets::new(window, threshold))
+            Stamps::Bucketed(Box::new(Buckets::new(window, threshold)))
+        };
+        Self {
+            window,
+            threshold,
+            stamps,
+        }
+    }
+
+    /// W, in nanoseconds.
+    pub(crate) fn window(&self) -> u64 {
+        self.window
+    }
+
+    /// T.
+    pub(crate) fn threshold(&self) -> u32 {
+        self.threshold
+    }
+
+    /// The exact mode's T + 1 slots, each a stamp plus one (zero is empty).
+    fn slots(&self) -> Option<&[AtomicU64]> {
+        match &self.stamps {
+            Stamps::Inline(s) => Some(&s[..=self.threshold as usize]),
+            Stamps::Heap(s) => Some(s),
+            Stamps::Bucketed(_) => None,
         }
     }
 
     /// Records a failure stamped `now`. Returns the instant until which the failures in the
     /// window exceed T, if they exceed it at `now`.
     pub(crate) fn record(&self, now: u64) -> Option<u64> {
-        match self {
-            FailureWindow::Exact(s) => s.record(now),
-            FailureWindow::Bucketed(b) => b.record(now),
+        match (&self.stamps, self.slots()) {
+            (Stamps::Bucketed(b), _) => b.record(now),
+            (_, Some(slots)) => self.record_exact(slots, now),
+            (_, None) => None,
         }
     }
 
-    /// The instant until which the failures in the window exceed T, if they exceed it at `now`,
-    /// without recording anything.
-    pub(crate) fn open_until(&self, now: u64) -> Option<u64> {
-        match self {
-            FailureWindow::Exact(s) => {
-                let oldest = s.slots.iter().map(|v| v.load(Ordering::Acquire)).min();
-                s.until(oldest.unwrap_or(0), now)
-            }
-            FailureWindow::Bucketed(b) => b.until(now),
-        }
-    }
-
-    /// The failures in the window at `now`, saturating at T + 1.
-    pub(crate) fn count(&self, now: u64) -> u32 {
-        match self {
-            FailureWindow::Exact(s) => s.count(now),
-            FailureWindow::Bucketed(b) => b.count(now),
-        }
-    }
-
-    /// Forgets every failure.
-    pub(crate) fn clear(&self) {
-        let words = match self {
-            FailureWindow::Exact(s) => &s.slots,
-            FailureWindow::Bucketed(b) => &b.buckets,
-        };
-        for w in words.iter() {
-            w.store(0, Ordering::Release);
-        }
-    }
-
-    /// The bytes of heap this window holds.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        let words = match self {
-            FailureWindow::Exact(s) => s.slots.len(),
-            FailureWindow::Bucketed(b) => b.buckets.len(),
-        };
-        words * std::mem::size_of::<AtomicU64>()
-    }
-}
-
-/// Exact mode: the T + 1 latest failure stamps, each stored plus one (zero is empty).
-#[derive(Debug)]
-pub(crate) struct Slots {
-    slots: Box<[AtomicU64]>,
-    window: u64,
-}
-
-impl Slots {
-    fn new(window: u64, threshold: u32) -> Self {
-        let len = threshold as usize + 1;
-        Self {
-            slots: (0..len).map(|_| AtomicU64::new(0)).collect(),
-            window,
-        }
-    }
-
-    fn record(&self, now: u64) -> Option<u64> {
+    fn record_exact(&self, slots: &[AtomicU64], now: u64) -> Option<u64> {
         let stored = now.saturating_add(1);
         loop {
             // One pass: the smallest slot (the one to replace) and the second smallest value.
             let mut min_i = 0;
             let mut min = u64::MAX;
             let mut second = u64::MAX;
-            for (i, slot) in self.slots.iter().enumerate() {
+            for (i, slot) in slots.iter().enumerate() {
                 let v = slot.load(Ordering::Acquire);
                 if v < min {
                     second = min;
@@ -155,7 +146,7 @@ impl Slots {
                 // full (an empty slot is 0), so T + 1 failures at least as new already count.
                 return self.until(min, now);
             }
-            if self.slots[min_i]
+            if slots[min_i]
                 .compare_exchange(min, stored, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
@@ -173,15 +164,56 @@ impl Slots {
         (until > now).then_some(until)
     }
 
-    fn count(&self, now: u64) -> u32 {
-        let n = self
-            .slots
-            .iter()
-            .map(|s| s.load(Ordering::Acquire))
-            .filter(|&v| v != 0 && in_window(v - 1, now, self.window))
-            .count();
-        // At most T + 1 <= EXACT_MAX_THRESHOLD + 1 slots.
-        n as u32
+    /// The instant until which the failures in the window exceed T, if they exceed it at `now`,
+    /// without recording anything.
+    pub(crate) fn open_until(&self, now: u64) -> Option<u64> {
+        match (&self.stamps, self.slots()) {
+            (Stamps::Bucketed(b), _) => b.until(now),
+            (_, Some(slots)) => {
+                let oldest = slots.iter().map(|v| v.load(Ordering::Acquire)).min();
+                self.until(oldest.unwrap_or(0), now)
+            }
+            (_, None) => None,
+        }
+    }
+
+    /// The failures in the window at `now`, saturating at T + 1.
+    pub(crate) fn count(&self, now: u64) -> u32 {
+        match (&self.stamps, self.slots()) {
+            (Stamps::Bucketed(b), _) => b.count(now),
+            (_, Some(slots)) => {
+                let n = slots
+                    .iter()
+                    .map(|s| s.load(Ordering::Acquire))
+                    .filter(|&v| v != 0 && in_window(v - 1, now, self.window))
+                    .count();
+                // At most T + 1 <= EXACT_MAX_THRESHOLD + 1 slots.
+                n as u32
+            }
+            (_, None) => 0,
+        }
+    }
+
+    /// Forgets every failure.
+    pub(crate) fn clear(&self) {
+        let words = match (&self.stamps, self.slots()) {
+            (Stamps::Bucketed(b), _) => &b.buckets[..],
+            (_, Some(slots)) => slots,
+            (_, None) => &[],
+        };
+        for w in words {
+            w.store(0, Ordering::Release);
+        }
+    }
+
+    /// The bytes of heap this window holds.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let word = std::mem::size_of::<AtomicU64>();
+        match &self.stamps {
+            Stamps::Inline(_) => 0,
+            Stamps::Heap(s) => s.len() * word,
+            Stamps::Bucketed(b) => std::mem::size_of::<Buckets>() + b.buckets.len() * word,
+        }
     }
 }
 
@@ -352,10 +384,20 @@ mod tests {
 
     #[test]
     fn memory_is_t_plus_one_stamps_or_64_buckets() {
-        assert_eq!(FailureWindow::new(W, 3).heap_bytes(), 4 * 8);
+        assert_eq!(FailureWindow::new(W, 3).heap_bytes(), 0); // inline
+        assert_eq!(FailureWindow::new(W, 4).heap_bytes(), 5 * 8);
         let big = FailureWindow::new(64_000, EXACT_MAX_THRESHOLD + 1);
-        assert!(matches!(big, FailureWindow::Bucketed(_)));
-        assert_eq!(big.heap_bytes(), BUCKETS * 8);
+        assert!(matches!(big.stamps, Stamps::Bucketed(_)));
+        assert!(big.heap_bytes() >= BUCKETS * 8);
+    }
+
+    #[test]
+    fn inline_slots_beyond_t_plus_one_are_never_used() {
+        let w = FailureWindow::new(W, 1);
+        assert_eq!(w.record(1), None);
+        assert_eq!(w.record(2), Some(1 + W));
+        assert_eq!(w.record(3), Some(2 + W)); // two slots only: the oldest was replaced
+        assert_eq!(w.count(3), 2);
     }
 
     #[test]
