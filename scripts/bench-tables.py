@@ -249,7 +249,7 @@ def alloc_sections(alloc, verdicts):
         "### Memory per breaker: bytes, as total (`size_of` + heap held after construction)",
         table(["T"] + [HEADERS[c] for c in CRATES] + ["ours / smallest peer"], mem_rows),
         f"`CircuitBreaker::memory_footprint()` reports {alloc.get('ours_memory_footprint')} B "
-        "at T = 3: it leaves out the clock's allocation and the `Arc`'s two counters.",
+        "at T = 3.",
     ])
 
 
