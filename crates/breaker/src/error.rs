@@ -112,6 +112,9 @@ pub enum ConfigError {
     /// The window W must be longer than zero.
     #[error("the window must be longer than zero")]
     ZeroWindow,
+    /// The window W must fit the breaker's clock: at most `u64::MAX` nanoseconds (584 years).
+    #[error("the window must be at most 584 years ({0:?} was asked for)")]
+    WindowTooLong(Duration),
     /// The number of probes P must be at least 1.
     #[error("half-open probing needs at least one probe")]
     ZeroProbes,

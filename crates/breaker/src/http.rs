@@ -164,25 +164,42 @@ pub enum RequestError<E> {
 ///
 /// # Example
 ///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// Any [`HttpClient`] can be wrapped; here a stand-in service that always answers 503 (the
+/// crate docs show the same with `reqwest::Client`):
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// use std::future::{Future, ready};
 /// use std::time::Duration;
-/// use breaker::CircuitBreaker;
-/// use breaker::http::BreakerClient;
+/// use breaker::{CircuitBreaker, Error};
+/// use breaker::http::{BreakerClient, HttpClient, StatusCode};
 ///
-/// let client = BreakerClient::new(
-///     reqwest::Client::new(),
-///     CircuitBreaker::new(Duration::from_secs(5), 3),
-/// )
-/// .with_timeout(Duration::from_secs(2))?;
+/// struct Unavailable;
 ///
-/// let request = reqwest::Request::new(reqwest::Method::GET, "http://127.0.0.1:8080/".parse()?);
-/// match client.send(request).await {
-///     Ok(response) => println!("{}", response.text().await?),
-///     Err(breaker::Error::Open(open)) => println!("retry in {:?}", open.retry_after()),
-///     Err(breaker::Error::Inner(e)) => println!("failed: {e}"),
+/// impl HttpClient for Unavailable {
+///     type Request = ();
+///     type Response = StatusCode;
+///     type Error = std::io::Error;
+///
+///     fn send(&self, _: ()) -> impl Future<Output = Result<StatusCode, std::io::Error>> + Send {
+///         ready(Ok(StatusCode::SERVICE_UNAVAILABLE))
+///     }
+///
+///     fn status(response: &StatusCode) -> StatusCode {
+///         *response
+///     }
 /// }
-/// # Ok(()) }
+///
+/// let client = BreakerClient::new(Unavailable, CircuitBreaker::new(Duration::from_secs(5), 0))
+///     .with_timeout(Duration::from_secs(2))
+///     .unwrap();
+/// // The 503 comes back to the caller, and counts as a failure: with T = 0 the circuit opens.
+/// assert_eq!(client.send(()).await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+/// match client.send(()).await {
+///     Err(Error::Open(open)) => assert!(open.retry_after() <= Duration::from_secs(5)),
+///     other => panic!("expected a rejection, got {other:?}"),
+/// }
+/// # });
 /// ```
 pub struct BreakerClient<C, K = fn(&Attempt<'_>) -> Outcome> {
     client: C,

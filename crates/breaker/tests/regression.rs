@@ -1,5 +1,5 @@
-//! Regression tests for the bugs a code review found in an earlier version of the breaker, one
-//! test per bug, each named for what it guards against.
+//! Regression tests for bugs an earlier version of the breaker had, one test per bug, each named
+//! for what it guards against.
 //!
 //! Everything goes through the public API. Time is a [`ManualClock`]; where a test needs two
 //! calls to interleave, it uses [`HookClock`]: a `ManualClock` whose N-th reading runs a one-shot
@@ -670,13 +670,12 @@ fn bucketed_mode_keeps_counting_after_the_bucket_index_advances_past_2_pow_31() 
     }
 }
 
-/// The same guarantee, just short of a full turn of the index (found while writing the test
-/// above, not by the review): the fix treats a word whose tag is up to 2^16 buckets "ahead" as a
-/// straggler's later bucket, so a word last written between 2^32 - 2^16 and 2^32 - 1 widths ago,
-/// whose tag is by then that little ahead modulo 2^32, is taken for one too, and every failure
-/// landing in it is dropped. At W = 64 µs that is a breaker idle for about 71.6 minutes; at
-/// W = 64 ms, about 49.7 days. The docs only concede a bucket untouched for *exactly* a multiple
-/// of 2^32 widths.
+/// The same guarantee, just short of a full turn of the index. Original failure: a word whose
+/// tag was up to 2^16 buckets "ahead" was taken for a straggler's later bucket, so a word last
+/// written between 2^32 - 2^16 and 2^32 - 1 widths ago, whose tag is by then that little ahead
+/// modulo 2^32, was taken for one too, and every failure landing in it was dropped (at
+/// W = 64 µs, a breaker idle for about 72 minutes). Now only one turn of the ring (64 buckets)
+/// ahead counts as a straggler, as the window module documents.
 #[test]
 fn bucketed_mode_keeps_counting_just_short_of_a_full_turn_of_the_bucket_index() {
     const WIDTH: Duration = Duration::from_micros(1); // W = 64 µs: 64 buckets of 1 µs

@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use breaker::http::{BreakerClient, classify_status};
-use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Probing, State};
+use breaker::{
+    CircuitBreaker, Clock, ConfigError, Error, ManualClock, MonotonicClock, Outcome, Probing, State,
+};
 
 use crate::render::{Change, Line, Summary};
 use crate::scenario::Step;
@@ -116,6 +118,11 @@ impl Driver {
 
     /// Plays `steps`, handing each output line to `emit` as it happens, and returns the totals.
     pub async fn play(&self, steps: &[Step], emit: &mut dyn FnMut(Line)) -> Summary {
+        // The breaker reports changes on its own clock; the summary counts from this start.
+        let start = match &self.pace {
+            Pace::Real => MonotonicClock::new().now(),
+            Pace::Manual(clock) => clock.now(),
+        };
         let mut summary = Summary::default();
         for step in steps {
             match step {
@@ -123,7 +130,19 @@ impl Driver {
                 request => self.request(request, &mut summary, emit).await,
             }
         }
-        summary.changes = self.changes.lock().map(|c| c.clone()).unwrap_or_default();
+        summary.changes = self
+            .changes
+            .lock()
+            .map(|changes| {
+                changes
+                    .iter()
+                    .map(|c| Change {
+                        at: c.at.saturating_sub(start),
+                        ..*c
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         summary
     }
 

@@ -41,10 +41,11 @@ impl Step {
     }
 }
 
-/// The pause in the demo that lets the window empty: W + W/5, which is the original's
-/// "W plus one second" at the default W of 5 s, and keeps a short test window short.
+/// The pause in the demo that lets the window empty: W plus one second, as in the original, or
+/// W + W/5 when that is shorter (W under 5 s), so that a short window keeps the whole demo short
+/// (`--window 0.2` pauses 0.24 s).
 pub fn demo_pause(window: Duration) -> Duration {
-    window + window / 5
+    window.saturating_add(Duration::from_secs(1).min(window / 5))
 }
 
 /// The original demo's sequence: a health check, a good sum, six bad sums, a good sum, a pause
@@ -103,11 +104,14 @@ mod tests {
     }
 
     #[test]
-    fn demo_pause_scales_with_a_short_window() {
+    fn demo_pause_is_w_plus_one_second_or_less_for_a_short_window() {
+        assert_eq!(demo_pause(Duration::from_secs(5)), Duration::from_secs(6));
+        assert_eq!(demo_pause(Duration::from_secs(60)), Duration::from_secs(61));
         assert_eq!(
             demo_pause(Duration::from_millis(200)),
             Duration::from_millis(240)
         );
+        assert_eq!(demo_pause(Duration::MAX), Duration::MAX); // no overflow
     }
 
     #[test]

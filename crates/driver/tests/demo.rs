@@ -186,7 +186,7 @@ async fn run_binary(args: &[&str]) -> std::process::Output {
 async fn the_binary_plays_the_demo_in_real_time_with_a_short_window() {
     let service = Service::spawn();
     let port = service.port.to_string();
-    let out = run_binary(&[&port, "--window", "0.5", "--timeout", "2"]).await;
+    let out = run_binary(&[&port, "--window", "1", "--timeout", "2"]).await;
     assert!(out.status.success(), "exit status {:?}", out.status);
     let stdout = String::from_utf8(out.stdout).unwrap();
 

@@ -1,4 +1,4 @@
-//! The HTTP surface: routes, bodies, texts and statuses, as SPEC section 2 fixes them.
+//! The HTTP surface: routes, bodies, texts and statuses, as the original service had them.
 //!
 //! `POST /sum` reads its body as raw bytes and parses it itself, because actix's `Form` and `Json`
 //! extractors answer 400 on bad input and the original service, which clients and the breaker
@@ -71,8 +71,9 @@ async fn sum(request: HttpRequest, body: Result<web::Bytes, actix_web::Error>) -
             Err(error) => json_error(&error),
         }
     } else {
-        // Like Flask's `request.form`: only a urlencoded body has form fields, so any other
-        // content type (text/plain, none at all, multipart) fails the "exactly two fields" rule.
+        // Only a urlencoded body (what the original demo's client sends) has form fields, so any
+        // other content type (text/plain, none at all, multipart) fails the "exactly two fields"
+        // rule. Flask would also have read a multipart form; this service does not.
         let result = if is_content_type(&request, "application/x-www-form-urlencoded") {
             sum::sum_form(&body)
         } else {

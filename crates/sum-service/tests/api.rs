@@ -1,4 +1,4 @@
-//! The HTTP contract of SPEC section 2, against the service spawned in process on 127.0.0.1:0.
+//! The service's HTTP contract, against the service spawned in process on 127.0.0.1:0.
 
 mod support;
 
