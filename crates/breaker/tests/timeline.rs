@@ -730,3 +730,19 @@ fn probing_with_a_zero_probe_timeout_is_refused_at_build() {
         ConfigError::ZeroProbeTimeout
     );
 }
+
+#[test]
+fn a_window_longer_than_the_clock_can_count_is_refused_at_build() {
+    let err = CircuitBreaker::builder()
+        .window(Duration::MAX)
+        .build()
+        .unwrap_err();
+    assert_eq!(err, ConfigError::WindowTooLong(Duration::MAX));
+    // The longest window that fits is accepted.
+    assert!(
+        CircuitBreaker::builder()
+            .window(Duration::from_nanos(u64::MAX))
+            .build()
+            .is_ok()
+    );
+}
