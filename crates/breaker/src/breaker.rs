@@ -397,7 +397,8 @@ impl CircuitBreaker {
     ///
     /// # Panics
     ///
-    /// If `window` is zero. Use [`CircuitBreaker::builder`] to get an error instead.
+    /// If `window` is zero or longer than 584 years (`u64::MAX` nanoseconds). Use
+    /// [`CircuitBreaker::builder`] to get an error instead.
     ///
     /// ```
     /// use std::time::Duration;

@@ -12,7 +12,7 @@ use clap::{Parser, ValueEnum};
 #[command(name = "driver", version)]
 pub struct Cli {
     /// The port the sum service listens on.
-    #[arg(default_value_t = 8080)]
+    #[arg(default_value_t = 8080, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
 
     /// The host the sum service runs on.
@@ -165,6 +165,7 @@ mod tests {
         for args in [
             &["notaport"][..],
             &["70000"],
+            &["0"],
             &["--window", "0"],
             &["--window", "-1"],
             &["--window", "NaN"],

@@ -42,7 +42,7 @@ pub enum Pace {
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// The host and port do not make a URL.
-    #[error("`{0}` is not a valid address for the service")]
+    #[error("`{0}` is not a valid host for the service")]
     Address(String),
     /// The breaker refused the configuration.
     #[error("invalid breaker configuration: {0}")]
@@ -74,7 +74,17 @@ impl Driver {
             config.host.clone()
         };
         let address = format!("http://{host}:{}/", config.port);
-        let base = reqwest::Url::parse(&address).map_err(|_| SetupError::Address(address))?;
+        let base = reqwest::Url::parse(&address)
+            .ok()
+            // Only a host: no path, query, fragment or user smuggled in through `--host`.
+            .filter(|url| {
+                url.path() == "/"
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+                    && url.username().is_empty()
+                    && url.host_str().is_some_and(|h| !h.is_empty())
+            })
+            .ok_or_else(|| SetupError::Address(config.host.clone()))?;
 
         let changes = Arc::new(Mutex::new(Vec::new()));
         let log = changes.clone();

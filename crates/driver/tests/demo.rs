@@ -249,7 +249,13 @@ async fn with_the_service_down_the_circuit_opens_and_the_summary_says_so() {
 
 #[actix_web::test]
 async fn bad_arguments_exit_non_zero_with_one_line() {
-    for args in [&["notaport"][..], &["--window", "0"], &["--threshold", "x"]] {
+    for args in [
+        &["notaport"][..],
+        &["--window", "0"],
+        &["--threshold", "x"],
+        &["--host", "bad/host"],
+        &["--host", "user@host"],
+    ] {
         let out = run_binary(args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8(out.stderr).unwrap();
