@@ -14,6 +14,14 @@ use support::{Timeline, ms, secs};
 const NS: Duration = Duration::from_nanos(1);
 
 /// A breaker with a long window (60 s), so that only the probing rules decide when it recovers.
+/// One probe, open 5 s then doubling up to 60 s, a probe timeout of 10 s.
+fn one_probe_with_backoff() -> Probing {
+    Probing::new(1)
+        .open_time(secs(5))
+        .backoff(2.0, secs(60))
+        .probe_timeout(secs(10))
+}
+
 fn probing(threshold: u32, probing: Probing) -> Timeline {
     Timeline::with(
         CircuitBreaker::builder()
@@ -263,13 +271,7 @@ fn a_failed_probe_counts_even_with_other_probes_in_flight() {
 
 #[test]
 fn a_probe_reported_after_its_timeout_fails_at_its_deadline() {
-    let tl = probing(
-        0,
-        Probing::new(1)
-            .open_time(secs(5))
-            .backoff(2.0, secs(60))
-            .probe_timeout(secs(10)),
-    );
+    let tl = probing(0, one_probe_with_backoff());
     tl.fail(); // open until 5 s
     tl.advance(secs(5));
     let probe = tl.cb.try_acquire().unwrap(); // 5 s: deadline 15 s
@@ -316,13 +318,7 @@ fn a_probe_reported_one_nanosecond_before_its_deadline_counts_and_at_it_does_not
 
 #[test]
 fn a_hung_probe_is_noticed_by_state_once_its_timeout_has_passed() {
-    let tl = probing(
-        0,
-        Probing::new(1)
-            .open_time(secs(5))
-            .backoff(2.0, secs(60))
-            .probe_timeout(secs(10)),
-    );
+    let tl = probing(0, one_probe_with_backoff());
     tl.fail(); // open until 5 s
     tl.advance(secs(5));
     let hung = tl.cb.try_acquire().unwrap(); // 5 s: deadline 15 s, never reported in time
@@ -351,13 +347,7 @@ fn a_hung_probe_is_noticed_by_state_once_its_timeout_has_passed() {
 
 #[test]
 fn a_hung_probe_is_noticed_by_try_acquire_and_the_open_period_runs_from_its_deadline() {
-    let tl = probing(
-        0,
-        Probing::new(1)
-            .open_time(secs(5))
-            .backoff(2.0, secs(60))
-            .probe_timeout(secs(10)),
-    );
+    let tl = probing(0, one_probe_with_backoff());
     tl.fail();
     tl.advance(secs(5));
     let hung = tl.cb.try_acquire().unwrap(); // deadline 15 s
