@@ -234,3 +234,65 @@ impl Driver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario;
+
+    #[test]
+    fn the_demo_sends_the_originals_requests_byte_for_byte() {
+        let config = Config {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            window: Duration::from_secs(5),
+            threshold: 3,
+            timeout: Duration::from_secs(2),
+            half_open: None,
+        };
+        let driver = Driver::new(&config, Pace::Manual(ManualClock::new())).unwrap();
+        let sent: Vec<(String, String, String)> = scenario::demo(config.window)
+            .iter()
+            .filter(|step| step.is_request())
+            .map(|step| {
+                let request = driver.build(step).unwrap();
+                let body = request
+                    .body()
+                    .and_then(|b| b.as_bytes())
+                    .unwrap_or_default();
+                (
+                    request.method().to_string(),
+                    request.url().to_string(),
+                    String::from_utf8(body.to_vec()).unwrap(),
+                )
+            })
+            .collect();
+        let sum = |body: &str| {
+            (
+                "POST".into(),
+                "http://127.0.0.1:8080/sum".into(),
+                body.into(),
+            )
+        };
+        let expected: Vec<(String, String, String)> = vec![
+            ("GET".into(), "http://127.0.0.1:8080/".into(), String::new()),
+            sum("value1=44&value2=13"),
+            sum("value1=gg&value2=g"),
+            sum("value1=gg&value2=f3"),
+            sum("value1=gg&value2=53"),
+            sum("value1=gg&value2=19"),
+            sum("value1=gg&value2=23"),
+            sum("value1=gg&value2=78"),
+            sum("value1=44&value2=10"),
+            // the pause
+            sum("value1=gg&value2=hh"),
+            sum("value1=88&value2=45"),
+            sum("value1=56&value2=12"),
+            sum("value1=gg&value2=hh"),
+            sum("value1=gg&value2=hg"),
+            sum("value1=gg&value2=hg"),
+            sum("value1=gg&value2=hg"),
+        ];
+        assert_eq!(sent, expected);
+    }
+}

@@ -19,20 +19,22 @@ pub enum Step {
 }
 
 impl Step {
+    /// A sum of two values, sent as they are written.
+    pub fn sum(value1: &str, value2: &str) -> Self {
+        Step::Sum {
+            value1: value1.into(),
+            value2: value2.into(),
+        }
+    }
+
     /// A sum the service can compute.
     pub fn good(a: i64, b: i64) -> Self {
-        Step::Sum {
-            value1: a.to_string(),
-            value2: b.to_string(),
-        }
+        Step::sum(&a.to_string(), &b.to_string())
     }
 
     /// A sum of letters: the service answers 500.
     pub fn bad() -> Self {
-        Step::Sum {
-            value1: "a".into(),
-            value2: "b".into(),
-        }
+        Step::sum("a", "b")
     }
 
     /// Whether the step sends a request.
@@ -48,17 +50,41 @@ pub fn demo_pause(window: Duration) -> Duration {
     window.saturating_add(Duration::from_secs(1).min(window / 5))
 }
 
-/// The original demo's sequence: a health check, a good sum, six bad sums, a good sum, a pause
-/// a little longer than W, a bad sum, two good sums, four bad sums.
+/// The original demo's sums before its pause, with its own values: a good sum, six bad ones, a
+/// good one.
+pub const DEMO_BEFORE_PAUSE: [(&str, &str); 8] = [
+    ("44", "13"),
+    ("gg", "g"),
+    ("gg", "f3"),
+    ("gg", "53"),
+    ("gg", "19"),
+    ("gg", "23"),
+    ("gg", "78"),
+    ("44", "10"),
+];
+
+/// The original demo's sums after its pause: a bad sum, two good ones, four bad ones.
+pub const DEMO_AFTER_PAUSE: [(&str, &str); 7] = [
+    ("gg", "hh"),
+    ("88", "45"),
+    ("56", "12"),
+    ("gg", "hh"),
+    ("gg", "hg"),
+    ("gg", "hg"),
+    ("gg", "hg"),
+];
+
+/// The original demo's sequence, request for request and with its own values: `GET /`, the
+/// sums of [`DEMO_BEFORE_PAUSE`], a pause a little longer than W ([`demo_pause`]), the sums of
+/// [`DEMO_AFTER_PAUSE`].
 pub fn demo(window: Duration) -> Vec<Step> {
-    let mut steps = vec![Step::Health, Step::good(44, 13)];
-    steps.extend(std::iter::repeat_n(Step::bad(), 6));
-    steps.push(Step::good(44, 13));
+    let sums = |values: &'static [(&'static str, &'static str)]| {
+        values.iter().map(|&(a, b)| Step::sum(a, b))
+    };
+    let mut steps = vec![Step::Health];
+    steps.extend(sums(&DEMO_BEFORE_PAUSE));
     steps.push(Step::Pause(demo_pause(window)));
-    steps.push(Step::bad());
-    steps.push(Step::good(2, 2));
-    steps.push(Step::good(-7, 10));
-    steps.extend(std::iter::repeat_n(Step::bad(), 4));
+    steps.extend(sums(&DEMO_AFTER_PAUSE));
     steps
 }
 
@@ -85,22 +111,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn demo_is_the_original_sequence() {
-        let steps = demo(Duration::from_secs(5));
-        let requests = steps.iter().filter(|s| s.is_request()).count();
-        assert_eq!(requests, 16);
-        assert_eq!(steps[0], Step::Health);
-        assert_eq!(steps[1], Step::good(44, 13));
-        assert!(steps[2..8].iter().all(|s| *s == Step::bad()));
-        assert_eq!(steps[8], Step::good(44, 13));
-        assert_eq!(steps[9], Step::Pause(Duration::from_secs(6)));
-        assert_eq!(steps[10], Step::bad());
-        assert!(
-            steps[11..13]
-                .iter()
-                .all(|s| matches!(s, Step::Sum { .. }) && *s != Step::bad())
+    fn demo_is_the_original_sequence_with_its_values() {
+        let sum = |a: &str, b: &str| Step::sum(a, b);
+        assert_eq!(
+            demo(Duration::from_secs(5)),
+            [
+                Step::Health,
+                sum("44", "13"),
+                sum("gg", "g"),
+                sum("gg", "f3"),
+                sum("gg", "53"),
+                sum("gg", "19"),
+                sum("gg", "23"),
+                sum("gg", "78"),
+                sum("44", "10"),
+                Step::Pause(Duration::from_secs(6)),
+                sum("gg", "hh"),
+                sum("88", "45"),
+                sum("56", "12"),
+                sum("gg", "hh"),
+                sum("gg", "hg"),
+                sum("gg", "hg"),
+                sum("gg", "hg"),
+            ]
         );
-        assert!(steps[13..].iter().all(|s| *s == Step::bad()));
     }
 
     #[test]
