@@ -4,6 +4,9 @@
 #
 #   docker run -t --net=host circuitbreaker driver 8080
 #
+# (`docker run --net=host circuitbreaker python-free driver 8080` and the original demo's
+# `docker run -t --net=host circuitbreaker:latest python main.py 8080` give the same demo.)
+#
 # Options:
 #   --detach        run the service in the background (for scripts); `--stop` removes it
 #   --stop          stop and remove the service's container, then exit
@@ -24,7 +27,7 @@ port=8080
 mode=foreground
 build=auto
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in

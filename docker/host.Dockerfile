@@ -10,7 +10,10 @@ EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/sum-service"]
 
 FROM scratch AS circuitbreaker
-ENV PATH=/usr/local/bin
 COPY driver /usr/local/bin/driver
 USER 65532:65532
+# The driver is the entrypoint, so a command line is its arguments: it skips the leading words
+# of `driver 8080`, `python-free driver 8080` and the original demo's `python main.py 8080`
+# (there is no Python, nor any shell, in the image).
+ENTRYPOINT ["/usr/local/bin/driver"]
 CMD ["driver", "8080"]

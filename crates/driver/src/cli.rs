@@ -1,15 +1,114 @@
-//! The command line: `driver [PORT] [OPTIONS]`.
+//! The command line: `driver [PORT] [OPTIONS]`, after the leading words of the command lines
+//! people already type ([`LAUNCHERS`]).
 
+use std::ffi::OsString;
+use std::fmt;
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+/// The leading words that the command lines people already type put before the driver's own
+/// arguments, and that [`parse`] skips: the image's own `driver 8080`, the brief's `python-free
+/// driver 8080`, and the original demo's `python main.py 8080`. The `circuitbreaker` image runs
+/// the driver as its entrypoint, so each of these gives the same demo with no Python (and no
+/// shell) in the image.
+pub const LAUNCHERS: [&[&str]; 3] = [
+    &["driver"],
+    &["python-free", "driver"],
+    &["python", "main.py"],
+];
+
+/// Why the command line was not understood.
+#[derive(Debug)]
+pub enum ArgsError {
+    /// A leading word that is neither a port, an option nor one of [`LAUNCHERS`].
+    UnknownCommand(String),
+    /// What clap refused (or `--help` and `--version`, which are not errors: see
+    /// [`clap::Error::use_stderr`]).
+    Clap(clap::Error),
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::UnknownCommand(word) => {
+                let known: Vec<String> = LAUNCHERS
+                    .iter()
+                    .map(|l| format!("`{}`", l.join(" ")))
+                    .collect();
+                write!(
+                    f,
+                    "`{word}` is neither a port nor a command this driver knows (it takes a port, \
+                     optionally after {})",
+                    known.join(", ")
+                )
+            }
+            // One line: what is wrong. `--help` says the rest.
+            ArgsError::Clap(e) => {
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or("invalid arguments");
+                f.write_str(first.trim_start_matches("error: "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for ArgsError {}
+
+/// Parses a whole command line, the program's name first, after skipping one of the leading
+/// [`LAUNCHERS`].
+///
+/// ```
+/// use driver::cli::parse;
+///
+/// for line in [
+///     &["driver", "9000"][..],
+///     &["driver", "driver", "9000"],
+///     &["driver", "python-free", "driver", "9000"],
+///     &["driver", "python", "main.py", "9000"],
+/// ] {
+///     assert_eq!(parse(line).unwrap().port, 9000);
+/// }
+/// assert!(parse(["driver", "ruby", "main.rb", "9000"]).is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`ArgsError::UnknownCommand`] for a leading word that is not a port, an option or a launcher
+/// (`python` without `main.py` included), else clap's own error.
+pub fn parse<I, T>(args: I) -> Result<Cli, ArgsError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
+        let is_port = !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit());
+        if !is_port && !first.starts_with('-') {
+            let launcher = LAUNCHERS
+                .iter()
+                .find(|words| {
+                    words.len() < args.len() && words.iter().zip(&args[1..]).all(|(w, a)| a == w)
+                })
+                .ok_or_else(|| ArgsError::UnknownCommand(first.to_string()))?;
+            args.drain(1..=launcher.len());
+        }
+    }
+    Cli::try_parse_from(args).map_err(ArgsError::Clap)
+}
+
 /// Fires a scripted mix of good and bad requests at the sum service through a circuit breaker,
 /// and prints what the breaker decides: green when it forwards a request, red when it rejects
 /// one, yellow for a half-open probe, white for the responses.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "driver", version)]
+#[command(
+    name = "driver",
+    version,
+    after_help = "The leading words of `driver 8080`, `python-free driver 8080` and the original \
+                  demo's `python main.py 8080` are skipped, so that each of these command lines \
+                  runs the same demo (in the Docker image too, which holds no Python)."
+)]
 pub struct Cli {
     /// The port the sum service listens on.
     #[arg(default_value_t = 8080, value_parser = clap::value_parser!(u16).range(1..))]
@@ -178,6 +277,51 @@ mod tests {
         ] {
             assert!(parse(args).is_err(), "{args:?} was accepted");
         }
+    }
+
+    #[test]
+    fn the_command_lines_people_type_give_the_same_arguments() {
+        let plain = parse(&["8080", "--window", "1"]).unwrap();
+        for line in [
+            &["driver", "driver", "8080", "--window", "1"][..],
+            &["driver", "python-free", "driver", "8080", "--window", "1"],
+            &["driver", "python", "main.py", "8080", "--window", "1"],
+            &["driver", "driver", "--window", "1"], // the default port
+        ] {
+            let cli = super::parse(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            assert_eq!(
+                (cli.port, cli.window, cli.threshold),
+                (plain.port, plain.window, plain.threshold),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_leading_word_is_a_clear_error() {
+        for line in [
+            &["driver", "ruby", "main.rb", "8080"][..],
+            &["driver", "python", "8080"],
+            &["driver", "python", "other.py", "8080"],
+            &["driver", "python-free", "8080"],
+            &["driver", "python"],
+            &["driver", "80a"],
+        ] {
+            let error = super::parse(line).unwrap_err();
+            assert!(matches!(error, ArgsError::UnknownCommand(_)), "{line:?}");
+            let text = error.to_string();
+            assert!(
+                text.starts_with(&format!("`{}` is neither", line[1])),
+                "{text}"
+            );
+            assert!(text.contains("`python main.py`"), "{text}");
+            assert_eq!(text.lines().count(), 1);
+        }
+        // Only one launcher is skipped; what follows is the driver's own arguments.
+        assert!(matches!(
+            super::parse(["driver", "driver", "driver", "8080"]),
+            Err(ArgsError::Clap(_))
+        ));
     }
 
     #[test]

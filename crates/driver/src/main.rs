@@ -3,26 +3,31 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use driver::cli::{Cli, Scenario};
+use anyhow::Context;
+use driver::cli::{self, ArgsError, Scenario};
 use driver::render::{render, summary};
 use driver::run::{Config, Driver, Pace};
 use driver::scenario;
 
+/// Every error ends the run with one line on stderr, saying what was being done, and exit code 2.
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("driver: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) if e.use_stderr() => {
-            // One line: what is wrong. `--help` says the rest.
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("driver: {}", first.trim_start_matches("error: "));
-            return ExitCode::from(2);
-        }
-        Err(e) => {
+        Err(ArgsError::Clap(e)) if !e.use_stderr() => {
             let _ = e.print(); // --help or --version
-            return ExitCode::SUCCESS;
+            return Ok(());
         }
+        Err(e) => return Err(e).context("reading the command line"),
     };
     let color = cli.color.for_stdout();
     // Rendering decides per line whether to colour; the library must not second-guess it.
@@ -36,23 +41,16 @@ fn main() -> ExitCode {
         timeout: cli.timeout,
         half_open: cli.half_open,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("driver: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let driver = match Driver::new(&config, Pace::Real) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("driver: {e}");
-            return ExitCode::from(2);
-        }
-    };
+        .context("starting the async runtime")?;
+    let driver = Driver::new(&config, Pace::Real).with_context(|| {
+        format!(
+            "setting up the client of the service at {}:{}",
+            config.host, config.port
+        )
+    })?;
 
     let mut stdout = std::io::stdout();
     let steps = match cli.scenario {
@@ -70,5 +68,5 @@ fn main() -> ExitCode {
         }
     }));
     let _ = write!(stdout, "\n{}", summary(&totals, driver.target()));
-    ExitCode::SUCCESS
+    Ok(())
 }

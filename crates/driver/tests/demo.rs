@@ -99,8 +99,8 @@ async fn the_demo_trips_recovers_and_trips_again() {
         rejected(5), // the good sum is not sent either
         // the pause of 6 s: the failures at 0 s left the window at 5 s
         FAILED,
-        response("The value is: 4"),
-        response("The value is: 3"),
+        response("The value is: 133"),
+        response("The value is: 68"),
         FAILED,
         FAILED,
         FAILED, // the fourth failure since the pause
@@ -249,18 +249,24 @@ async fn with_the_service_down_the_circuit_opens_and_the_summary_says_so() {
 
 #[actix_web::test]
 async fn bad_arguments_exit_non_zero_with_one_line() {
-    for args in [
-        &["notaport"][..],
-        &["--window", "0"],
-        &["--threshold", "x"],
-        &["--host", "bad/host"],
-        &["--host", "user@host"],
+    let command_line = "driver: reading the command line: ";
+    let setup = "driver: setting up the client of the service at ";
+    for (args, start) in [
+        (&["notaport"][..], command_line),
+        (&["ruby", "main.rb", "8080"], command_line),
+        (&["python", "other.py", "8080"], command_line),
+        (&["--bogus"], command_line),
+        (&["--window", "0"], command_line),
+        (&["--threshold", "x"], command_line),
+        (&["--host", "bad/host"], setup),
+        (&["--host", "user@host"], setup),
     ] {
         let out = run_binary(args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.starts_with("driver: "), "{stderr}");
+        assert!(stderr.starts_with(start), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(out.stdout.is_empty());
     }
 }

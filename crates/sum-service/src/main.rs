@@ -3,47 +3,57 @@
 use std::net::TcpListener;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use sum_service::cli::Cli;
+use sum_service::log::RequestLog;
 
+/// Every error ends the service with one line on stderr, saying what was being done, and exit
+/// code 2.
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    colored::control::set_override(sum_service::log::stdout_wants_colour());
-
-    let listener = match TcpListener::bind((cli.host.as_str(), cli.port)) {
-        Ok(listener) => listener,
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!(
-                "sum-service: cannot listen on {}:{}: {error}",
-                cli.host, cli.port
+            eprintln!("sum-service: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print(); // --help or --version
+            return Ok(());
+        }
+        Err(e) => {
+            // One line: what is wrong. `--help` says the rest.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            anyhow::bail!(
+                "reading the command line: {}",
+                first.trim_start_matches("error: ")
             );
-            return ExitCode::FAILURE;
         }
     };
+    colored::control::set_override(sum_service::log::stdout_wants_colour());
+
+    let listener = TcpListener::bind((cli.host.as_str(), cli.port))
+        .with_context(|| format!("listening on {}:{}", cli.host, cli.port))?;
     let address = match listener.local_addr() {
         Ok(address) => address.to_string(),
         Err(_) => format!("{}:{}", cli.host, cli.port),
     };
-    let server = match sum_service::run(listener) {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("sum-service: cannot start on {address}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    sum_service::log::RequestLog::Stdout.write(&format!(
+    let server =
+        sum_service::run(listener).with_context(|| format!("starting the server on {address}"))?;
+    RequestLog::Stdout.write(&format!(
         "sum-service listening on http://{address} (Ctrl-C to stop)"
     ));
-
-    match server.await {
-        Ok(()) => {
-            sum_service::log::RequestLog::Stdout.write("sum-service stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("sum-service: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    server
+        .await
+        .with_context(|| format!("serving on {address}"))?;
+    RequestLog::Stdout.write("sum-service stopped");
+    Ok(())
 }
