@@ -28,6 +28,7 @@ impl Service {
             workers: 1,
             log: RequestLog::Capture(log.clone()),
             shutdown_timeout: Duration::from_secs(1),
+            ..Settings::default()
         };
         let server = sum_service::run_with(listener, settings).expect("start the service");
         let handle = server.handle();

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod log;
+pub mod metrics;
 pub mod routes;
 pub mod sum;
 
@@ -11,9 +12,25 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 
+pub use crate::metrics::Metrics;
 pub use log::RequestLog;
 
 /// How the server runs; [`run`] uses the defaults.
+///
+/// Set the fields you care about and take the rest from the defaults:
+///
+/// ```
+/// use std::time::Duration;
+/// use sum_service::{RequestLog, Settings};
+///
+/// let settings = Settings {
+///     workers: 1,
+///     log: RequestLog::Off,
+///     shutdown_timeout: Duration::from_secs(1),
+///     ..Settings::default()
+/// };
+/// assert!(!settings.metrics.render().contains("sum_service_requests_total{"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Worker threads (default 2: the service is tiny and the demo machine has 2 cores).
@@ -22,6 +39,9 @@ pub struct Settings {
     pub log: RequestLog,
     /// How long a graceful shutdown waits for requests in flight (default 5 s).
     pub shutdown_timeout: Duration,
+    /// The server's own metrics, served by `GET /metrics` (default: a fresh, empty set). Clones
+    /// share their counts, so a caller can keep one and read it back with [`Metrics::render`].
+    pub metrics: Metrics,
 }
 
 impl Default for Settings {
@@ -30,6 +50,7 @@ impl Default for Settings {
             workers: 2,
             log: RequestLog::Stdout,
             shutdown_timeout: Duration::from_secs(5),
+            metrics: Metrics::new(),
         }
     }
 }
@@ -54,15 +75,22 @@ pub fn run(listener: TcpListener) -> std::io::Result<Server> {
 ///
 /// As for [`run`].
 pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Server> {
-    let log = settings.log;
+    let Settings {
+        workers,
+        log,
+        shutdown_timeout,
+        metrics,
+    } = settings;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(log.clone())
+            .app_data(metrics.clone())
             .wrap(middleware::from_fn(log::log_requests))
+            .wrap(middleware::from_fn(crate::metrics::record_requests))
             .configure(routes::configure)
     })
-    .workers(settings.workers.max(1))
-    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .workers(workers.max(1))
+    .shutdown_timeout(shutdown_timeout.as_secs())
     .listen(listener)?
     .run();
     Ok(server)

@@ -8,6 +8,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
+use crate::metrics::{self, Metrics};
 use crate::sum::{self, SumError};
 
 /// The largest request body `POST /sum` reads, in bytes (64 KiB); a larger one gets 413.
@@ -41,6 +42,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(sum))
                 .default_service(web::to(|| method_not_allowed("POST"))),
         )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(metrics_text))
+                .route(web::head().to(metrics_text))
+                .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
+        )
         .default_service(web::to(not_found));
 }
 
@@ -52,6 +59,20 @@ async fn index() -> HttpResponse {
 /// `GET /health`: a machine-readable health check.
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
+}
+
+/// `GET /metrics`: the server's own [`Metrics`] in the Prometheus text format.
+///
+/// An app without [`Metrics`] in its app data (one that uses [`configure`] but not
+/// [`crate::run_with`]) has nothing to show, and serves an empty exposition.
+async fn metrics_text(request: HttpRequest) -> HttpResponse {
+    let body = request
+        .app_data::<Metrics>()
+        .map(Metrics::render)
+        .unwrap_or_default();
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, metrics::CONTENT_TYPE))
+        .body(body)
 }
 
 /// `POST /sum`: a JSON body if the Content-Type says so, otherwise a form.
