@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, MonotonicClock, nanos};
 use crate::error::{CircuitOpenError, ConfigError, Error};
+use crate::observe::{Observe, Observer};
 use crate::probe::{Admission, CLOSED, Changes, ProbeState, Ticket};
 use crate::sync::{AtomicU64, Ordering};
 use crate::window::FailureWindow;
@@ -61,7 +62,7 @@ pub enum Outcome {
     Ignored,
 }
 
-/// A change of state, given to the observer set with [`Builder::on_state_change`].
+/// A change of state, given to the observers set with [`Builder::on_state_change`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StateChange {
@@ -180,7 +181,7 @@ impl Probing {
 
 /// Builds a [`CircuitBreaker`], refusing any configuration that could misbehave later.
 ///
-/// Defaults: W = 5 s, T = 3, the [`MonotonicClock`], no probing, no observer.
+/// Defaults: W = 5 s, T = 3, the [`MonotonicClock`], no probing, no name, no observer.
 ///
 /// # Example
 ///
@@ -201,10 +202,8 @@ pub struct Builder {
     threshold: u32,
     clock: Option<Box<dyn Clock>>,
     probing: Option<Probing>,
-    observer: Option<Box<Observer>>,
+    observe: Observe,
 }
-
-type Observer = dyn Fn(StateChange) + Send + Sync;
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -212,7 +211,7 @@ impl fmt::Debug for Builder {
             .field("window", &self.window)
             .field("threshold", &self.threshold)
             .field("probing", &self.probing)
-            .field("observer", &self.observer.is_some())
+            .field("observe", &self.observe)
             .finish_non_exhaustive()
     }
 }
@@ -224,7 +223,7 @@ impl Default for Builder {
             threshold: 3,
             clock: None,
             probing: None,
-            observer: None,
+            observe: Observe::default(),
         }
     }
 }
@@ -255,8 +254,24 @@ impl Builder {
         self
     }
 
+    /// The breaker's name: it labels its tracing events and metrics (feature `tracing`,
+    /// `metrics`), and [`CircuitBreaker::name`] gives it back.
+    ///
+    /// ```
+    /// use breaker::CircuitBreaker;
+    ///
+    /// let cb = CircuitBreaker::builder().name("payments").build()?;
+    /// assert_eq!(cb.name(), Some("payments"));
+    /// # Ok::<(), breaker::ConfigError>(())
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.observe.set_name(name.into());
+        self
+    }
+
     /// Calls `observer` once for each change of state, after it has taken effect, on the thread
-    /// that made or noticed it. Keep it quick: it runs inside a call.
+    /// that made or noticed it, outside any lock of the breaker. Keep it quick: it runs inside a
+    /// call. Called again, it adds another observer: every one runs, in the order added.
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -285,7 +300,7 @@ impl Builder {
     where
         F: Fn(StateChange) + Send + Sync + 'static,
     {
-        self.observer = Some(Box::new(observer));
+        self.observe.add(Box::new(observer) as Box<Observer>);
         self
     }
 
@@ -308,13 +323,16 @@ impl Builder {
             None => None,
             Some(p) => Some(ProbeState::new(p, self.window)?),
         };
-        // The defaults (monotonic clock, no probing, no observer) take no room at all.
+        let mut observe = self.observe;
+        observe.start();
+        // The defaults (monotonic clock, no probing, no name, no observer, no metrics) take no
+        // room at all.
         let extras =
-            (self.clock.is_some() || probing.is_some() || self.observer.is_some()).then(|| {
+            (self.clock.is_some() || probing.is_some() || !observe.is_silent()).then(|| {
                 Box::new(Extras {
                     clock: self.clock,
                     probing,
-                    observer: self.observer,
+                    observe,
                 })
             });
         Ok(CircuitBreaker {
@@ -376,7 +394,7 @@ struct Extras {
     /// A clock other than the default [`MonotonicClock`].
     clock: Option<Box<dyn Clock>>,
     probing: Option<ProbeState>,
-    observer: Option<Box<Observer>>,
+    observe: Observe,
 }
 
 impl fmt::Debug for CircuitBreaker {
@@ -423,6 +441,11 @@ impl CircuitBreaker {
         Builder::default()
     }
 
+    /// The name given with [`Builder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.observe().and_then(Observe::name)
+    }
+
     /// The window W.
     pub fn window(&self) -> Duration {
         Duration::from_nanos(self.inner.failures.window())
@@ -455,7 +478,9 @@ impl CircuitBreaker {
     /// use std::time::Duration;
     /// use breaker::CircuitBreaker;
     ///
-    /// // Up to T = 3, the stamps sit inside the breaker's state: one allocation, under 100 bytes.
+    /// // Up to T = 3, the stamps sit inside the breaker's state: one allocation, under 100 bytes
+    /// // (the `metrics` feature adds its handles to every breaker).
+    /// # #[cfg(not(feature = "metrics"))]
     /// assert!(CircuitBreaker::new(Duration::from_secs(5), 3).memory_footprint() <= 96);
     /// ```
     pub fn memory_footprint(&self) -> usize {
@@ -498,6 +523,35 @@ impl CircuitBreaker {
             return Ok(Permit::closed(&self.inner));
         }
         self.inner.acquire_slow(until)
+    }
+
+    /// Like [`try_acquire`](CircuitBreaker::try_acquire), with a permit that owns a handle to
+    /// the breaker: it is `Send + 'static`, so it can move into a spawned task or a `'static`
+    /// future (a tower service's, say). It costs one reference count more than a [`Permit`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`try_acquire`](CircuitBreaker::try_acquire).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{CircuitBreaker, State};
+    ///
+    /// let cb = CircuitBreaker::new(Duration::from_secs(5), 0);
+    /// let permit = cb.try_acquire_owned()?;
+    /// std::thread::spawn(move || permit.failure()).join().unwrap();
+    /// assert_eq!(cb.state(), State::Open);
+    /// # Ok::<(), breaker::CircuitOpenError>(())
+    /// ```
+    #[inline]
+    pub fn try_acquire_owned(&self) -> Result<OwnedPermit, CircuitOpenError> {
+        let state = self.try_acquire()?.into_state();
+        Ok(OwnedPermit {
+            breaker: self.clone(),
+            state,
+        })
     }
 
     /// Runs `call` if the circuit admits it, and records its result: `Ok` is a success, `Err` a
@@ -581,18 +635,77 @@ impl<'a> Permit<'a> {
         }
     }
 
-    /// The probe's ticket, if this is a probe's permit not yet told.
+    /// The permit's word, leaving the permit told (so that dropping it does nothing).
     #[inline]
-    fn ticket(&self) -> Option<Ticket> {
-        match self.state {
-            PERMIT_CLOSED | PERMIT_DONE => None,
-            bits => Some(Ticket::from_bits(bits - 1)),
-        }
+    fn into_state(mut self) -> u64 {
+        std::mem::replace(&mut self.state, PERMIT_DONE)
     }
 
     /// Whether this call is a half-open probe.
     pub fn is_probe(&self) -> bool {
-        self.ticket().is_some()
+        ticket(self.state).is_some()
+    }
+
+    /// The call succeeded.
+    #[inline]
+    pub fn success(self) {
+        self.record(Outcome::Success);
+    }
+
+    /// The call failed.
+    #[inline]
+    pub fn failure(self) {
+        self.record(Outcome::Failure);
+    }
+
+    /// The call's outcome says nothing about the service.
+    #[inline]
+    pub fn ignore(self) {
+        self.record(Outcome::Ignored);
+    }
+
+    /// Records how the call ended.
+    #[inline]
+    pub fn record(self, outcome: Outcome) {
+        let inner = self.inner;
+        inner.finish(self.into_state(), outcome);
+    }
+}
+
+impl Drop for Permit<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.inner.abandon(self.state);
+    }
+}
+
+/// A [`Permit`] that owns a handle to its breaker, taken with
+/// [`CircuitBreaker::try_acquire_owned`]: `Send + 'static`, with the same methods and the same
+/// rule (dropped untold, it records nothing).
+#[must_use = "a permit records nothing unless told how the call ended"]
+pub struct OwnedPermit {
+    breaker: CircuitBreaker,
+    /// As [`Permit`]'s.
+    state: u64,
+}
+
+impl fmt::Debug for OwnedPermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit")
+            .field("probe", &self.is_probe())
+            .finish()
+    }
+}
+
+impl OwnedPermit {
+    /// Whether this call is a half-open probe.
+    pub fn is_probe(&self) -> bool {
+        ticket(self.state).is_some()
+    }
+
+    /// The breaker this permit belongs to.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
     }
 
     /// The call succeeded.
@@ -617,22 +730,23 @@ impl<'a> Permit<'a> {
     #[inline]
     pub fn record(mut self, outcome: Outcome) {
         let state = std::mem::replace(&mut self.state, PERMIT_DONE);
-        match (state, outcome) {
-            (PERMIT_CLOSED, Outcome::Failure) => self.inner.record_failure(),
-            (PERMIT_CLOSED | PERMIT_DONE, _) => {}
-            (bits, outcome) => self
-                .inner
-                .end_probe(Ticket::from_bits(bits - 1), Some(outcome)),
-        }
+        self.breaker.inner.finish(state, outcome);
     }
 }
 
-impl Drop for Permit<'_> {
+impl Drop for OwnedPermit {
     #[inline]
     fn drop(&mut self) {
-        if let Some(ticket) = self.ticket() {
-            self.inner.end_probe(ticket, None);
-        }
+        self.breaker.inner.abandon(self.state);
+    }
+}
+
+/// The probe's ticket in a permit's word, if it is a probe's permit not yet told.
+#[inline]
+fn ticket(state: u64) -> Option<Ticket> {
+    match state {
+        PERMIT_CLOSED | PERMIT_DONE => None,
+        bits => Some(Ticket::from_bits(bits - 1)),
     }
 }
 
@@ -648,14 +762,44 @@ impl Inner {
         }
     }
 
+    fn observe(&self) -> Option<&Observe> {
+        self.extras.as_deref().map(|e| &e.observe)
+    }
+
     fn notify(&self, from: State, to: State, at: u64) {
-        if let Some(observer) = self.extras.as_deref().and_then(|e| e.observer.as_deref()) {
-            observer(StateChange {
-                from,
-                to,
-                at: Duration::from_nanos(at),
-            });
+        if let Some(observe) = self.observe() {
+            observe.state_change(from, to, Duration::from_nanos(at));
         }
+    }
+
+    /// Records the outcome of the call a permit with word `state` let through.
+    #[inline]
+    fn finish(&self, state: u64, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
+        if let Some(observe) = self.observe() {
+            observe.outcome(outcome);
+        }
+        match (state, outcome) {
+            (PERMIT_CLOSED, Outcome::Failure) => self.record_failure(),
+            (PERMIT_CLOSED | PERMIT_DONE, _) => {}
+            (bits, outcome) => self.end_probe(Ticket::from_bits(bits - 1), Some(outcome)),
+        }
+    }
+
+    /// A permit with word `state` dropped untold: a probe gives its place back.
+    #[inline]
+    fn abandon(&self, state: u64) {
+        if let Some(ticket) = ticket(state) {
+            self.end_probe(ticket, None);
+        }
+    }
+
+    /// A rejection, told to tracing and metrics.
+    fn reject(&self, open: CircuitOpenError) -> CircuitOpenError {
+        if let Some(observe) = self.observe() {
+            observe.rejected(open.retry_after());
+        }
+        open
     }
 
     /// The state, for display: worked out without carrying out any change (nor reporting it).
@@ -721,6 +865,10 @@ impl Inner {
 
     #[cold]
     fn acquire_slow(&self, until: u64) -> Result<Permit<'_>, CircuitOpenError> {
+        self.admit_slow(until).map_err(|open| self.reject(open))
+    }
+
+    fn admit_slow(&self, until: u64) -> Result<Permit<'_>, CircuitOpenError> {
         let now = self.now();
         if now < until {
             return Err(CircuitOpenError::new(Duration::from_nanos(until - now)));
@@ -786,6 +934,14 @@ mod tests {
     }
 
     #[test]
+    fn owned_permit_is_two_words_and_static() {
+        fn send_static<T: Send + 'static>() {}
+        send_static::<OwnedPermit>();
+        assert_eq!(std::mem::size_of::<OwnedPermit>(), 16);
+    }
+
+    #[test]
+    #[cfg(not(feature = "metrics"))]
     fn a_default_breaker_is_one_small_allocation() {
         let cb = CircuitBreaker::new(Duration::from_secs(5), 3);
         assert!(cb.inner.extras.is_none());

@@ -5,10 +5,11 @@
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use breaker::window::EXACT_MAX_THRESHOLD;
-use breaker::{CircuitBreaker, ConfigError, Error, Outcome, Probing, State};
+use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Probing, State};
 use support::{Timeline, ms, secs};
 
 const NS: Duration = Duration::from_nanos(1);
@@ -744,5 +745,36 @@ fn a_window_longer_than_the_clock_can_count_is_refused_at_build() {
             .window(Duration::from_nanos(u64::MAX))
             .build()
             .is_ok()
+    );
+}
+
+#[test]
+fn every_observer_runs_in_the_order_added() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (a, b, c) = (seen.clone(), seen.clone(), seen.clone());
+    let clock = ManualClock::new();
+    let cb = CircuitBreaker::builder()
+        .window(secs(1))
+        .error_threshold(0)
+        .clock(clock.clone())
+        .on_state_change(move |ch| a.lock().unwrap().push(("a", ch.from, ch.to)))
+        .on_state_change(move |ch| b.lock().unwrap().push(("b", ch.from, ch.to)))
+        .on_state_change(move |ch| c.lock().unwrap().push(("c", ch.from, ch.to)))
+        .build()
+        .unwrap();
+    cb.try_acquire().unwrap().failure();
+    clock.advance(secs(1));
+    assert_eq!(cb.state(), State::Closed);
+    use State::{Closed, Open};
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            ("a", Closed, Open),
+            ("b", Closed, Open),
+            ("c", Closed, Open),
+            ("a", Open, Closed),
+            ("b", Open, Closed),
+            ("c", Open, Closed),
+        ]
     );
 }

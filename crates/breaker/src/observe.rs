@@ -1,0 +1,169 @@
+//! What a breaker tells the world: its name, its observers, and (each behind its feature) its
+//! tracing events and metrics.
+//!
+//! Everything here runs on the thread that made or noticed the change, after the change has
+//! taken effect and outside any lock of the breaker; nothing here starts a thread. The metrics'
+//! handles are made once, when the breaker is built, so that counting a call is one increment
+//! of a handle and no look-up by name: a recorder must be installed before the breakers it is
+//! to see are built (the `metrics` crate's own advice for handles).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::breaker::{State, StateChange};
+
+/// An observer of state changes, as [`Builder::on_state_change`](crate::Builder::on_state_change) takes it.
+pub(crate) type Observer = dyn Fn(StateChange) + Send + Sync;
+
+/// The name, the observers and the metric handles of one breaker.
+#[derive(Default)]
+pub(crate) struct Observe {
+    name: Option<Box<str>>,
+    observers: Vec<Box<Observer>>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<Metrics>,
+}
+
+impl fmt::Debug for Observe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Observe")
+            .field("name", &self.name)
+            .field("observers", &self.observers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Observe {
+    pub(crate) fn set_name(&mut self, name: String) {
+        self.name = Some(name.into_boxed_str());
+    }
+
+    pub(crate) fn add(&mut self, observer: Box<Observer>) {
+        self.observers.push(observer);
+    }
+
+    /// Whether a default breaker can leave this out: no name, no observer, and no feature that
+    /// reports.
+    pub(crate) fn is_silent(&self) -> bool {
+        self.name.is_none() && self.observers.is_empty() && !cfg!(feature = "metrics")
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Makes the metric handles and sets the state gauge: called once, when the breaker is built.
+    pub(crate) fn start(&mut self) {
+        #[cfg(feature = "metrics")]
+        {
+            let metrics = Metrics::new(self.name().unwrap_or(""));
+            metrics.state.set(state_code(State::Closed));
+            self.metrics = Some(metrics);
+        }
+    }
+
+    /// A change of state, at `at` on the breaker's clock: to every observer in the order added,
+    /// then to tracing and metrics.
+    pub(crate) fn state_change(&self, from: State, to: State, at: Duration) {
+        let change = StateChange { from, to, at };
+        for observer in &self.observers {
+            observer(change);
+        }
+        #[cfg(feature = "tracing")]
+        {
+            let name = self.name().unwrap_or("");
+            if to == State::Open {
+                tracing::warn!(target: "breaker", name, from = label(from), to = label(to), "circuit opened");
+            } else {
+                tracing::info!(target: "breaker", name, from = label(from), to = label(to), "circuit state changed");
+            }
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.metrics {
+            m.state.set(state_code(to));
+            metrics::counter!(
+                "breaker_state_changes_total",
+                "breaker" => m.name.clone(),
+                "from" => label(from),
+                "to" => label(to),
+            )
+            .increment(1);
+        }
+    }
+
+    /// How an admitted call ended.
+    #[cfg(feature = "metrics")]
+    #[inline]
+    pub(crate) fn outcome(&self, outcome: crate::breaker::Outcome) {
+        use crate::breaker::Outcome;
+        if let Some(m) = &self.metrics {
+            match outcome {
+                Outcome::Success => m.success.increment(1),
+                Outcome::Failure => m.failure.increment(1),
+                Outcome::Ignored => m.ignored.increment(1),
+            }
+        }
+    }
+
+    /// A call rejected, with the time until the circuit admits calls again.
+    pub(crate) fn rejected(&self, retry_after: Duration) {
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "breaker",
+            name = self.name().unwrap_or(""),
+            retry_after_secs = retry_after.as_secs_f64(),
+            "call rejected"
+        );
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.metrics {
+            m.rejected.increment(1);
+        }
+        let _ = retry_after;
+    }
+}
+
+/// A state as events and metric labels name it: `closed`, `open`, `half_open`.
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+pub(crate) fn label(state: State) -> &'static str {
+    match state {
+        State::Closed => "closed",
+        State::Open => "open",
+        State::HalfOpen => "half_open",
+    }
+}
+
+/// The value of the `breaker_state` gauge: 0 closed, 1 open, 2 half-open.
+#[cfg(feature = "metrics")]
+fn state_code(state: State) -> f64 {
+    match state {
+        State::Closed => 0.0,
+        State::Open => 1.0,
+        State::HalfOpen => 2.0,
+    }
+}
+
+/// The handles of one breaker's metrics, made once.
+#[cfg(feature = "metrics")]
+struct Metrics {
+    name: String,
+    success: metrics::Counter,
+    failure: metrics::Counter,
+    ignored: metrics::Counter,
+    rejected: metrics::Counter,
+    state: metrics::Gauge,
+}
+
+#[cfg(feature = "metrics")]
+impl Metrics {
+    fn new(name: &str) -> Self {
+        let calls = |outcome: &'static str| metrics::counter!("breaker_calls_total", "breaker" => name.to_owned(), "outcome" => outcome);
+        Self {
+            name: name.to_owned(),
+            success: calls("success"),
+            failure: calls("failure"),
+            ignored: calls("ignored"),
+            rejected: calls("rejected"),
+            state: metrics::gauge!("breaker_state", "breaker" => name.to_owned()),
+        }
+    }
+}
