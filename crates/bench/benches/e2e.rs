@@ -43,6 +43,7 @@ impl Service {
                     workers: 1,
                     log: sum_service::RequestLog::Off,
                     shutdown_timeout: Duration::from_secs(1),
+                    ..sum_service::Settings::default()
                 };
                 let server = sum_service::run_with(listener, settings).expect("start the service");
                 send.send(server.handle()).expect("hand the server over");

@@ -9,11 +9,23 @@
 mod breaker;
 mod clock;
 mod error;
+#[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "reqwest-middleware")]
+pub mod middleware;
+mod observe;
 mod probe;
+#[cfg(feature = "registry")]
+mod registry;
 mod sync;
+#[cfg(feature = "tower")]
+pub mod tower;
 pub mod window;
 
-pub use crate::breaker::{Builder, CircuitBreaker, Outcome, Permit, Probing, State, StateChange};
+pub use crate::breaker::{
+    Builder, CircuitBreaker, Outcome, OwnedPermit, Permit, Probing, State, StateChange,
+};
 pub use crate::clock::{Clock, ManualClock, MonotonicClock};
 pub use crate::error::{CircuitOpenError, ConfigError, Error};
+#[cfg(feature = "registry")]
+pub use crate::registry::Registry;
