@@ -154,6 +154,10 @@ pub struct Cli {
     #[arg(long, default_value = "0.25", value_parser = seconds)]
     pub interval: Duration,
 
+    /// Print the breaker's metrics (Prometheus text format) after the summary.
+    #[arg(long)]
+    pub metrics: bool,
+
     /// When to colour the output: auto colours only a terminal, and not when NO_COLOR is set
     /// or TERM is dumb.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]

@@ -41,6 +41,15 @@ fn run() -> anyhow::Result<()> {
         timeout: cli.timeout,
         half_open: cli.half_open,
     };
+    // The recorder goes in before the breaker is built: the breaker binds its metrics then.
+    let metrics = if cli.metrics {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::set_global_recorder(recorder).context("installing the metrics recorder")?;
+        Some(handle)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -68,5 +77,8 @@ fn run() -> anyhow::Result<()> {
         }
     }));
     let _ = write!(stdout, "\n{}", summary(&totals, driver.target()));
+    if let Some(metrics) = metrics {
+        let _ = write!(stdout, "\nThe breaker's metrics:\n{}", metrics.render());
+    }
     Ok(())
 }

@@ -11,6 +11,9 @@ use breaker::{
 use crate::render::{Change, Line, Summary};
 use crate::scenario::Step;
 
+/// The name of the driver's breaker, in its metrics.
+pub const BREAKER_NAME: &str = "sum-service";
+
 /// How the driver is set up.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -89,6 +92,7 @@ impl Driver {
         let changes = Arc::new(Mutex::new(Vec::new()));
         let log = changes.clone();
         let mut builder = CircuitBreaker::builder()
+            .name(BREAKER_NAME)
             .window(config.window)
             .error_threshold(config.threshold)
             .on_state_change(move |c| {

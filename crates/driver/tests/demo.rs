@@ -271,3 +271,43 @@ async fn bad_arguments_exit_non_zero_with_one_line() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[actix_web::test]
+async fn with_metrics_the_breaker_counts_what_the_summary_says() {
+    let service = Service::spawn();
+    let port = service.port.to_string();
+    let out = run_binary(&[&port, "--window", "1", "--metrics"]).await;
+    assert!(out.status.success(), "exit status {:?}", out.status);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("Summary: 16 requests: 12 forwarded (4 succeeded, 8 failed), 4 rejected."),
+        "{stdout}"
+    );
+    let (_, metrics) = stdout
+        .split_once("The breaker's metrics:\n")
+        .unwrap_or_else(|| panic!("no metrics in:\n{stdout}"));
+    let value = |series: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    };
+    let calls = |outcome: &str| {
+        value(&format!(
+            "breaker_calls_total{{breaker=\"sum-service\",outcome=\"{outcome}\"}}"
+        ))
+    };
+    assert_eq!(calls("success"), Some(4.0), "{metrics}");
+    assert_eq!(calls("failure"), Some(8.0), "{metrics}");
+    assert_eq!(calls("rejected"), Some(4.0), "{metrics}");
+    assert_eq!(
+        value("breaker_state_changes_total{breaker=\"sum-service\",from=\"closed\",to=\"open\"}"),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        value("breaker_state{breaker=\"sum-service\"}"),
+        Some(1.0),
+        "{metrics}"
+    );
+    service.stop().await;
+}
