@@ -593,6 +593,34 @@ impl CircuitBreaker {
     }
 }
 
+/// The methods [`Permit`] and [`OwnedPermit`] share, on top of their own `record`.
+macro_rules! permit_methods {
+    () => {
+        /// Whether this call is a half-open probe.
+        pub fn is_probe(&self) -> bool {
+            ticket(self.state).is_some()
+        }
+
+        /// The call succeeded.
+        #[inline]
+        pub fn success(self) {
+            self.record(Outcome::Success);
+        }
+
+        /// The call failed.
+        #[inline]
+        pub fn failure(self) {
+            self.record(Outcome::Failure);
+        }
+
+        /// The call's outcome says nothing about the service.
+        #[inline]
+        pub fn ignore(self) {
+            self.record(Outcome::Ignored);
+        }
+    };
+}
+
 /// The right to make one call, taken with [`CircuitBreaker::try_acquire`].
 ///
 /// Tell it how the call ended with [`success`](Permit::success), [`failure`](Permit::failure),
@@ -641,28 +669,7 @@ impl<'a> Permit<'a> {
         std::mem::replace(&mut self.state, PERMIT_DONE)
     }
 
-    /// Whether this call is a half-open probe.
-    pub fn is_probe(&self) -> bool {
-        ticket(self.state).is_some()
-    }
-
-    /// The call succeeded.
-    #[inline]
-    pub fn success(self) {
-        self.record(Outcome::Success);
-    }
-
-    /// The call failed.
-    #[inline]
-    pub fn failure(self) {
-        self.record(Outcome::Failure);
-    }
-
-    /// The call's outcome says nothing about the service.
-    #[inline]
-    pub fn ignore(self) {
-        self.record(Outcome::Ignored);
-    }
+    permit_methods!();
 
     /// Records how the call ended.
     #[inline]
@@ -698,33 +705,12 @@ impl fmt::Debug for OwnedPermit {
 }
 
 impl OwnedPermit {
-    /// Whether this call is a half-open probe.
-    pub fn is_probe(&self) -> bool {
-        ticket(self.state).is_some()
-    }
-
     /// The breaker this permit belongs to.
     pub fn breaker(&self) -> &CircuitBreaker {
         &self.breaker
     }
 
-    /// The call succeeded.
-    #[inline]
-    pub fn success(self) {
-        self.record(Outcome::Success);
-    }
-
-    /// The call failed.
-    #[inline]
-    pub fn failure(self) {
-        self.record(Outcome::Failure);
-    }
-
-    /// The call's outcome says nothing about the service.
-    #[inline]
-    pub fn ignore(self) {
-        self.record(Outcome::Ignored);
-    }
+    permit_methods!();
 
     /// Records how the call ended.
     #[inline]
