@@ -55,7 +55,11 @@ async fn quote(State(app): State<App>) -> axum::response::Response {
         Ok(_) | Err(Error::Inner(_)) => StatusCode::BAD_GATEWAY.into_response(),
         Err(Error::Open(open)) => {
             let secs = open.retry_after().as_secs_f64().ceil().to_string();
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, secs)]).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, secs)],
+            )
+                .into_response()
         }
     }
 }
@@ -83,7 +87,10 @@ async fn main() {
             .await
             .expect("a router never fails");
         let retry = response.headers().get(header::RETRY_AFTER).cloned();
-        println!("GET /quote {i}: {} (Retry-After {retry:?})", response.status());
+        println!(
+            "GET /quote {i}: {} (Retry-After {retry:?})",
+            response.status()
+        );
     }
     let sent = downstream.received_requests().await.map_or(0, |r| r.len());
     println!("the downstream saw {sent} requests");

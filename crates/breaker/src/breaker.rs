@@ -1,21 +1,26 @@
-//! The circuit breaker: its handle, its builder, its states and the permits calls run under.
+//! The circuit breaker: its handle, its builder and the permits calls run under.
 //!
 //! # Shared state, and why it is this small
 //!
-//! - `open_until` (one atomic word): zero while the circuit is closed, otherwise the instant
-//!   (nanoseconds on the clock) at which the open period ends. Admission while closed is one
-//!   load of this word that finds zero: no clock read, no write. States are derived from it
-//!   and the clock when asked for: there is no timer to close a circuit, the first caller after
-//!   the instant sees it closed (or half-open).
-//! - the [failure window](crate::window): the T + 1 latest failure stamps. Only failures write it.
-//! - with probing only, the bookkeeping of probes and backoff, behind a small lock that is
-//!   taken only while the circuit is half-open or changes state (see `probe.rs` for why).
+//! - `word` (one atomic word) publishes the state machine's phase (`machine.rs`): zero while
+//!   the circuit is closed, otherwise a forced state or an instant (nanoseconds on the clock):
+//!   the end of the open period, or the start of a half-open one. Admission while closed is one
+//!   load of this word that finds zero: no clock read, no write. An open circuit rejects on the
+//!   word and one clock read (`now < until`), with no lock. Everything else (an open period
+//!   ending, a trip, a probe, forcing) goes through the machine's one transition function.
+//! - the [failure window](crate::window) of the count rule: the T + 1 latest failure stamps.
+//!   Only failures write it.
+//! - optional parts, behind one box that a default breaker does not have: a custom clock, the
+//!   other [rules](crate::rules), the observers and, with probing, the phase and the probes in
+//!   flight behind a small lock.
 //!
-//! A successful call admitted while closed writes nothing shared at all. A rejection while open
-//! is the same load plus a clock read. A failure writes the window, and, if it makes the
-//! failures exceed T, raises `open_until`: with one `fetch_max` by default, so that whichever
-//! thread moves the word from "not open" to "open" is the one trip however many threads record
-//! at once; under the probe lock with probing.
+//! Without probing, the whole phase fits in the word, and the transition runs inside a
+//! compare-and-swap loop: whichever thread moves the word from closed to open is the one trip,
+//! however many threads record at once. With probing, the phase and the probes sit behind the
+//! lock, which is taken only while the circuit is half-open or changes state, never while user
+//! code runs; the word is published under it. A successful call admitted while closed writes
+//! nothing shared, unless a rule that counts successes (failure rate, consecutive failures) is
+//! configured.
 
 use std::fmt;
 use std::future::Future;
@@ -24,56 +29,21 @@ use std::time::Duration;
 
 use crate::clock::{Clock, MonotonicClock, nanos};
 use crate::error::{CircuitOpenError, ConfigError, Error};
+use crate::machine::{
+    Admission, Event, Forget, Phase, Policy, ProbePolicy, Probes, Recovery, Step, Ticket,
+    transition,
+};
 use crate::observe::{Observe, Observer};
-use crate::probe::{Admission, CLOSED, Changes, ProbeState, Ticket};
-use crate::sync::{AtomicU64, Ordering};
+use crate::rules::Rules;
+use crate::rules::consecutive::Consecutive;
+use crate::rules::rate::FailureRate;
+use crate::state::{Outcome, Reason, State, StateChange};
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::window::FailureWindow;
 
-/// The state of a circuit at a given moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Calls are forwarded.
-    Closed,
-    /// Calls are rejected with [`CircuitOpenError`].
-    Open,
-    /// With probing: a limited number of trial calls are forwarded.
-    HalfOpen,
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            State::Closed => "closed",
-            State::Open => "open",
-            State::HalfOpen => "half-open",
-        })
-    }
-}
-
-/// How a call ended, as far as the breaker is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// The service did its job.
-    Success,
-    /// The service failed: it counts towards the threshold.
-    Failure,
-    /// Neither: the call says nothing about the service's health (a 4xx, say). It changes
-    /// nothing, and a probe that ends ignored frees its place for another probe.
-    Ignored,
-}
-
-/// A change of state, given to the observers set with [`Builder::on_state_change`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StateChange {
-    /// The state left.
-    pub from: State,
-    /// The state entered.
-    pub to: State,
-    /// The instant of the change on the breaker's clock. Changes that happen by the passing of
-    /// time (an open period ending) carry the exact instant they happened, even though they are
-    /// noticed, and reported, by the first caller after it.
-    pub at: Duration,
+/// A duration as nanoseconds on the clock, or why it is refused.
+fn fits(what: &'static str, d: Duration) -> Result<u64, ConfigError> {
+    u64::try_from(d.as_nanos()).map_err(|_| ConfigError::TooLong { what, given: d })
 }
 
 /// Opt-in half-open recovery: after an open period, let a few trial calls decide.
@@ -167,41 +137,97 @@ impl Probing {
         self
     }
 
-    /// Probes, open time, multiplier, cap, probe timeout: for validation at build.
-    pub(crate) fn parts(&self) -> (u32, Option<Duration>, f64, Option<Duration>, Duration) {
-        (
-            self.probes,
-            self.open_time,
-            self.multiplier,
-            self.cap,
-            self.probe_timeout,
-        )
+    /// The policy these settings give, for a window of `window`, or why they are refused.
+    fn policy(&self, window: Duration) -> Result<ProbePolicy, ConfigError> {
+        if self.probes == 0 {
+            return Err(ConfigError::ZeroProbes);
+        }
+        if self.probes > Probing::MAX_PROBES {
+            return Err(ConfigError::TooManyProbes {
+                given: self.probes,
+                max: Probing::MAX_PROBES,
+            });
+        }
+        let open = self.open_time.unwrap_or(window);
+        if open.is_zero() {
+            return Err(ConfigError::ZeroOpenTime);
+        }
+        if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
+            return Err(ConfigError::BadBackoffMultiplier(self.multiplier));
+        }
+        let cap = self.cap.unwrap_or(open);
+        if cap < open {
+            return Err(ConfigError::CapBelowOpenTime { cap, open });
+        }
+        if self.probe_timeout.is_zero() {
+            return Err(ConfigError::ZeroProbeTimeout);
+        }
+        Ok(ProbePolicy {
+            probes: self.probes,
+            open_time: fits("the open time", open)?,
+            multiplier: self.multiplier,
+            cap: fits("the backoff cap", cap)?,
+            timeout: fits("the probe timeout", self.probe_timeout)?,
+        })
     }
 }
 
 /// Builds a [`CircuitBreaker`], refusing any configuration that could misbehave later.
 ///
-/// Defaults: W = 5 s, T = 3, the [`MonotonicClock`], no probing, no name, no observer.
+/// Defaults: W = 5 s, the count rule with T = 3, the [`MonotonicClock`], no probing, no name,
+/// no observer.
 ///
-/// # Example
+/// # Trip rules, and how they combine
+///
+/// Each configured rule is one more way to open the circuit: it opens as soon as *any* of them
+/// fires, on the outcome that made it fire. Every rule sees every recorded outcome.
+///
+/// - **count** ([`error_threshold`](Builder::error_threshold)): more than T failures in the last
+///   W. On unless another rule is named and `error_threshold` is not: so
+///   `builder().failure_rate(0.5, 20)` trips on the rate alone, and
+///   `builder().error_threshold(10).failure_rate(0.5, 20)` on either.
+/// - **failure rate** ([`failure_rate`](Builder::failure_rate)): over the last W, once at least
+///   `min_calls` calls have ended as a success or a failure, failures / calls >= ratio.
+/// - **consecutive failures** ([`consecutive_failures`](Builder::consecutive_failures)): n
+///   failures in a row.
+/// - **slow calls** ([`slow_call`](Builder::slow_call)): no rule of its own; a success that took
+///   longer than the threshold is recorded as a failure, for every rule above.
+///
+/// A trip by the count rule lasts until the window falls back to T or fewer failures; a trip by
+/// another rule lasts W. With [probing](Builder::probing), every trip lasts the open time (and
+/// its backoff), then probes decide.
 ///
 /// ```
 /// use std::time::Duration;
-/// use breaker::CircuitBreaker;
+/// use breaker::{CircuitBreaker, ManualClock, Reason, State};
 ///
+/// let clock = ManualClock::new();
 /// let cb = CircuitBreaker::builder()
-///     .window(Duration::from_secs(30))
-///     .error_threshold(10)
+///     .window(Duration::from_secs(10))
+///     .failure_rate(0.5, 4) // the rate alone: no count rule
+///     .clock(clock.clone())
 ///     .build()?;
-/// assert_eq!(cb.window(), Duration::from_secs(30));
-/// # Ok::<(), breaker::ConfigError>(())
+/// assert_eq!(cb.error_threshold(), None);
+/// for ok in [true, false, true] {
+///     let permit = cb.try_acquire()?;
+///     if ok { permit.success() } else { permit.failure() }
+/// }
+/// assert_eq!(cb.state(), State::Closed); // 1 of 3: too few calls
+/// cb.try_acquire()?.failure(); // 2 of 4 = 0.5
+/// assert_eq!(cb.state(), State::Open);
+/// clock.advance(Duration::from_secs(10)); // a trip by the rate lasts W
+/// assert_eq!(cb.state(), State::Closed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use]
 pub struct Builder {
     window: Duration,
-    threshold: u32,
+    threshold: Option<u32>,
     clock: Option<Box<dyn Clock>>,
     probing: Option<Probing>,
+    rate: Option<(f64, u32)>,
+    consecutive: Option<u32>,
+    slow: Option<Duration>,
     observe: Observe,
 }
 
@@ -211,6 +237,9 @@ impl fmt::Debug for Builder {
             .field("window", &self.window)
             .field("threshold", &self.threshold)
             .field("probing", &self.probing)
+            .field("failure_rate", &self.rate)
+            .field("consecutive_failures", &self.consecutive)
+            .field("slow_call", &self.slow)
             .field("observe", &self.observe)
             .finish_non_exhaustive()
     }
@@ -220,13 +249,19 @@ impl Default for Builder {
     fn default() -> Self {
         Self {
             window: Duration::from_secs(5),
-            threshold: 3,
+            threshold: None,
             clock: None,
             probing: None,
+            rate: None,
+            consecutive: None,
+            slow: None,
             observe: Observe::default(),
         }
     }
 }
+
+/// T when the count rule is on by default.
+const DEFAULT_THRESHOLD: u32 = 3;
 
 impl Builder {
     /// The time window W: a failure counts while it is younger than W. Must be more than zero.
@@ -235,14 +270,87 @@ impl Builder {
         self
     }
 
-    /// The error threshold T: the circuit opens when the failures in the window exceed T.
-    /// Zero is allowed and trips on the first failure.
+    /// The count rule's error threshold T: the circuit opens when the failures in the window
+    /// exceed T. Zero is allowed and trips on the first failure.
     pub fn error_threshold(mut self, threshold: u32) -> Self {
-        self.threshold = threshold;
+        self.threshold = Some(threshold);
         self
     }
 
-    /// The clock to read time from. Defaults to a [`MonotonicClock`] made at `build()`.
+    /// The failure-rate rule: over the last W, once at least `min_calls` calls have ended as a
+    /// success or a failure (ignored ones do not count), the circuit opens when
+    /// failures / calls >= `ratio`. `ratio` must be in (0, 1] and `min_calls` at least 1.
+    ///
+    /// Calls are counted in 16 time buckets of W / 16: a call stops counting once it is W old,
+    /// and may stop up to one bucket earlier, never later. The counts are striped across
+    /// cache lines, so that successes on many threads do not contend.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{CircuitBreaker, State};
+    ///
+    /// let cb = CircuitBreaker::builder().failure_rate(0.5, 2).build()?;
+    /// cb.try_acquire()?.failure();
+    /// assert_eq!(cb.state(), State::Closed); // one call is not enough
+    /// cb.try_acquire()?.success(); // 1 of 2 = 0.5: a success brought the calls up
+    /// assert_eq!(cb.state(), State::Open);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn failure_rate(mut self, ratio: f64, min_calls: u32) -> Self {
+        self.rate = Some((ratio, min_calls));
+        self
+    }
+
+    /// The consecutive-failures rule: `n` failures in a row open the circuit (n >= 1). A
+    /// success breaks the row, an ignored outcome does not. A trip ends the row: after the
+    /// circuit closes, `n` new failures in a row are needed to open it again.
+    ///
+    /// ```
+    /// use breaker::{CircuitBreaker, State};
+    ///
+    /// let cb = CircuitBreaker::builder().consecutive_failures(2).build()?;
+    /// cb.try_acquire()?.failure();
+    /// cb.try_acquire()?.success(); // breaks the row
+    /// cb.try_acquire()?.failure();
+    /// assert_eq!(cb.state(), State::Closed);
+    /// cb.try_acquire()?.failure();
+    /// assert_eq!(cb.state(), State::Open);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn consecutive_failures(mut self, n: u32) -> Self {
+        self.consecutive = Some(n);
+        self
+    }
+
+    /// The slow-call rule: a call that ends as a success more than `threshold` after its
+    /// permit was taken (on the breaker's clock) is recorded as a failure. It makes admission
+    /// read the clock once per call. `threshold` must be more than zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{CircuitBreaker, ManualClock, State};
+    ///
+    /// let clock = ManualClock::new();
+    /// let cb = CircuitBreaker::builder()
+    ///     .error_threshold(0)
+    ///     .slow_call(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build()?;
+    /// let permit = cb.try_acquire()?;
+    /// clock.advance(Duration::from_secs(1));
+    /// permit.success(); // exactly 1 s: not slow
+    /// let permit = cb.try_acquire()?;
+    /// clock.advance(Duration::from_millis(1001));
+    /// permit.success(); // slower than 1 s: a failure, and T = 0
+    /// assert_eq!(cb.state(), State::Open);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn slow_call(mut self, threshold: Duration) -> Self {
+        self.slow = Some(threshold);
+        self
+    }
+
+    /// The clock to read time from. Defaults to the [`MonotonicClock`].
     pub fn clock<C: Clock>(mut self, clock: C) -> Self {
         self.clock = Some(Box::new(clock));
         self
@@ -276,7 +384,7 @@ impl Builder {
     /// ```
     /// use std::sync::{Arc, Mutex};
     /// use std::time::Duration;
-    /// use breaker::{CircuitBreaker, ManualClock, State};
+    /// use breaker::{CircuitBreaker, ManualClock, Reason, State};
     ///
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let log = seen.clone();
@@ -285,14 +393,15 @@ impl Builder {
     ///     .window(Duration::from_secs(1))
     ///     .error_threshold(0)
     ///     .clock(clock.clone())
-    ///     .on_state_change(move |c| log.lock().unwrap().push((c.from, c.to, c.at)))
+    ///     .on_state_change(move |c| log.lock().unwrap().push((c.from, c.to, c.at, c.reason)))
     ///     .build()?;
     /// cb.try_acquire()?.failure();
     /// clock.advance(Duration::from_secs(3));
     /// assert_eq!(cb.state(), State::Closed);
     /// assert_eq!(*seen.lock().unwrap(), [
-    ///     (State::Closed, State::Open, Duration::ZERO),
-    ///     (State::Open, State::Closed, Duration::from_secs(1)), // when it happened
+    ///     (State::Closed, State::Open, Duration::ZERO, Reason::FailureCount),
+    ///     // when it happened, and why
+    ///     (State::Open, State::Closed, Duration::from_secs(1), Reason::WindowEmptied),
     /// ]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -308,9 +417,10 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] for a zero window or one over 584 years, and, with probing, for zero or too many probes, a zero
-    /// open time or probe timeout, a multiplier below 1 or not finite, or a cap below the open
-    /// time.
+    /// A [`ConfigError`] for a zero window or one over 584 years; with probing, for zero or too
+    /// many probes, a zero open time or probe timeout, a multiplier below 1 or not finite, a cap
+    /// below the open time, or a duration over 584 years; a failure rate outside (0, 1] or a
+    /// minimum of zero calls; zero consecutive failures; a zero or too long slow-call threshold.
     pub fn build(self) -> Result<CircuitBreaker, ConfigError> {
         if self.window.is_zero() {
             return Err(ConfigError::ZeroWindow);
@@ -319,26 +429,66 @@ impl Builder {
             return Err(ConfigError::WindowTooLong(self.window));
         }
         let window = nanos(self.window);
-        let probing = match self.probing {
-            None => None,
-            Some(p) => Some(ProbeState::new(p, self.window)?),
+        let recovery = match &self.probing {
+            None => Recovery::Window,
+            Some(p) => Recovery::Probing(p.policy(self.window)?),
         };
+        let slow = match self.slow {
+            None => None,
+            Some(d) if d.is_zero() => return Err(ConfigError::ZeroSlowCall),
+            Some(d) => Some(fits("the slow-call threshold", d)?),
+        };
+        let mut rules = Rules::default();
+        if let Some((ratio, min_calls)) = self.rate {
+            if !(ratio > 0.0 && ratio <= 1.0) {
+                return Err(ConfigError::BadFailureRate(ratio));
+            }
+            if min_calls == 0 {
+                return Err(ConfigError::ZeroMinCalls);
+            }
+            rules.rate = Some(FailureRate::new(ratio, min_calls, window));
+        }
+        if let Some(n) = self.consecutive {
+            if n == 0 {
+                return Err(ConfigError::ZeroConsecutiveFailures);
+            }
+            rules.consecutive = Some(Consecutive::new(n));
+        }
+        let failures = match self.threshold {
+            Some(t) => FailureWindow::new(window, t),
+            None if rules.any() => FailureWindow::off(window),
+            None => FailureWindow::new(window, DEFAULT_THRESHOLD),
+        };
+        let policy = Policy { recovery, slow };
         let mut observe = self.observe;
         observe.start();
-        // The defaults (monotonic clock, no probing, no name, no observer, no metrics) take no
-        // room at all.
-        let extras =
-            (self.clock.is_some() || probing.is_some() || !observe.is_silent()).then(|| {
-                Box::new(Extras {
-                    clock: self.clock,
-                    probing,
-                    observe,
-                })
-            });
+        let locked = match &policy.recovery {
+            Recovery::Probing(p) => Some(Mutex::new(Locked {
+                phase: Phase::Closed,
+                probes: Probes::new(p.probes),
+            })),
+            Recovery::Window => None,
+        };
+        // The defaults (monotonic clock, window recovery, the count rule alone, no name, no
+        // observer, no metrics) take no room at all.
+        let plain = self.clock.is_none()
+            && policy == Policy::DEFAULT
+            && !rules.any()
+            && observe.is_silent();
+        let extras = (!plain).then(|| {
+            Box::new(Extras {
+                clock: self.clock,
+                policy,
+                locked,
+                rules,
+                observe,
+            })
+        });
+        let timed = extras.as_ref().is_some_and(|e| e.policy.slow.is_some());
         Ok(CircuitBreaker {
             inner: Arc::new(Inner {
-                open_until: AtomicU64::new(CLOSED),
-                failures: FailureWindow::new(window, self.threshold),
+                word: AtomicU64::new(publish(Phase::Closed, timed)),
+                failures,
                 extras,
             }),
         })
@@ -381,42 +531,110 @@ pub struct CircuitBreaker {
 }
 
 struct Inner {
-    /// [`CLOSED`], or the end of the open period on the clock, in nanoseconds.
-    open_until: AtomicU64,
-    /// The failures, W and T.
+    /// The phase as published for admission: see [`publish`].
+    word: AtomicU64,
+    /// The count rule's window.
     failures: FailureWindow,
-    /// What the defaults leave out: kept apart so that a default breaker stays small.
+    /// Everything a default breaker leaves out.
     extras: Option<Box<Extras>>,
 }
 
-/// The optional parts of a breaker.
+/// The parts of a breaker that the defaults leave out.
 struct Extras {
-    /// A clock other than the default [`MonotonicClock`].
     clock: Option<Box<dyn Clock>>,
-    probing: Option<ProbeState>,
+    policy: Policy,
+    /// With probing: the phase and the probes, behind the lock the word is published under.
+    locked: Option<Mutex<Locked>>,
+    rules: Rules,
     observe: Observe,
+}
+
+/// The state behind the lock, with probing.
+struct Locked {
+    phase: Phase,
+    probes: Probes,
+}
+
+// The published word: closed (untimed, or timed for the slow-call rule), forced, or an instant.
+const CLOSED: u64 = 0;
+const CLOSED_TIMED: u64 = 1;
+const FORCED_CLOSED: u64 = 2;
+const FORCED_OPEN: u64 = u64::MAX;
+/// Instants are stored plus this, below [`FORCED_OPEN`].
+const INSTANT_BASE: u64 = 3;
+
+/// The published word, read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Word {
+    Closed {
+        timed: bool,
+    },
+    ForcedClosed,
+    ForcedOpen,
+    /// Open until this instant, or (with probing) half-open since it.
+    At(u64),
+}
+
+/// The word that publishes `phase`. An instant past `u64::MAX - 4` nanoseconds (584 years on
+/// the clock) is published as that.
+fn publish(phase: Phase, timed: bool) -> u64 {
+    let at = |t: u64| t.saturating_add(INSTANT_BASE).min(FORCED_OPEN - 1);
+    match phase {
+        Phase::Closed if timed => CLOSED_TIMED,
+        Phase::Closed => CLOSED,
+        Phase::ForcedClosed => FORCED_CLOSED,
+        Phase::ForcedOpen => FORCED_OPEN,
+        Phase::Open { until, .. } => at(until),
+        Phase::HalfOpen { since, .. } => at(since),
+    }
+}
+
+#[inline]
+fn read(word: u64) -> Word {
+    match word {
+        CLOSED => Word::Closed { timed: false },
+        CLOSED_TIMED => Word::Closed { timed: true },
+        FORCED_CLOSED => Word::ForcedClosed,
+        FORCED_OPEN => Word::ForcedOpen,
+        w => Word::At(w - INSTANT_BASE),
+    }
+}
+
+/// Without probing the word is the whole phase: an instant is an open period (its reason is
+/// not kept; window recovery does not depend on it).
+fn phase_of(word: u64) -> Phase {
+    match read(word) {
+        Word::Closed { .. } => Phase::Closed,
+        Word::ForcedClosed => Phase::ForcedClosed,
+        Word::ForcedOpen => Phase::ForcedOpen,
+        Word::At(until) => Phase::Open {
+            until,
+            level: 0,
+            reason: Reason::FailureCount,
+        },
+    }
 }
 
 impl fmt::Debug for CircuitBreaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreaker")
+            .field("name", &self.name())
+            .field("state", &self.inner.peek().state())
             .field("window", &self.window())
             .field("error_threshold", &self.error_threshold())
-            .field("state", &self.inner.peek_state())
             .field("errors_in_window", &self.errors_in_window())
-            .field("probing", &self.inner.probing().is_some())
             .finish()
     }
 }
 
 impl CircuitBreaker {
     /// A breaker with window `window` (W) and error threshold `error_threshold` (T), on the
-    /// monotonic clock, recovering by the window rule.
+    /// monotonic clock.
     ///
     /// # Panics
     ///
-    /// If `window` is zero or longer than 584 years (`u64::MAX` nanoseconds). Use
-    /// [`CircuitBreaker::builder`] to get an error instead.
+    /// If `window` is zero or over 584 years. [`CircuitBreaker::builder`] returns an error
+    /// instead.
     ///
     /// ```
     /// use std::time::Duration;
@@ -451,23 +669,124 @@ impl CircuitBreaker {
         Duration::from_nanos(self.inner.failures.window())
     }
 
-    /// The error threshold T.
-    pub fn error_threshold(&self) -> u32 {
-        self.inner.failures.threshold()
+    /// The count rule's error threshold T, or `None` if the breaker trips on its other rules
+    /// alone.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::CircuitBreaker;
+    ///
+    /// assert_eq!(CircuitBreaker::new(Duration::from_secs(5), 3).error_threshold(), Some(3));
+    /// let by_rate = CircuitBreaker::builder().failure_rate(0.5, 10).build()?;
+    /// assert_eq!(by_rate.error_threshold(), None);
+    /// # Ok::<(), breaker::ConfigError>(())
+    /// ```
+    pub fn error_threshold(&self) -> Option<u32> {
+        self.inner
+            .failures
+            .is_on()
+            .then(|| self.inner.failures.threshold())
     }
 
     /// The state now.
     pub fn state(&self) -> State {
-        let until = self.inner.open_until.load(Ordering::Acquire);
-        if until == CLOSED {
-            return State::Closed;
+        match read(self.inner.word.load(Ordering::Acquire)) {
+            Word::Closed { .. } => State::Closed,
+            Word::ForcedClosed => State::ForcedClosed,
+            Word::ForcedOpen => State::ForcedOpen,
+            Word::At(_) => {
+                let now = self.inner.now();
+                self.inner.apply(Event::Look, now).phase.state()
+            }
         }
-        self.inner.state_at(until, self.inner.now())
     }
 
-    /// The failures in the window now. It saturates at T + 1, the most the breaker keeps.
+    /// The failures in the window now. It saturates at T + 1, the most the breaker keeps. With
+    /// no count rule, the failures the rate rule counts (to its granularity), or zero.
     pub fn errors_in_window(&self) -> u32 {
-        self.inner.failures.count(self.inner.now())
+        let now = self.inner.now();
+        if self.inner.failures.is_on() {
+            return self.inner.failures.count(now);
+        }
+        let rate = self.inner.rules().and_then(|r| r.failures(now));
+        rate.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Forces the circuit open: every call is rejected, with a [`CircuitOpenError`] that
+    /// [says so](CircuitOpenError::is_forced), until [`reset`](CircuitBreaker::reset).
+    /// Observers, events and metrics see the change (reason [`Reason::Forced`]).
+    ///
+    /// ```
+    /// use breaker::{CircuitBreaker, State};
+    ///
+    /// let cb = CircuitBreaker::builder().build()?;
+    /// cb.force_open();
+    /// assert_eq!(cb.state(), State::ForcedOpen);
+    /// assert!(cb.try_acquire().unwrap_err().is_forced());
+    /// cb.reset();
+    /// assert!(cb.try_acquire().is_ok());
+    /// # Ok::<(), breaker::ConfigError>(())
+    /// ```
+    pub fn force_open(&self) {
+        self.inner.apply(Event::ForceOpen, self.inner.now());
+    }
+
+    /// Forces the circuit closed: every call is admitted and nothing trips until
+    /// [`reset`](CircuitBreaker::reset). Outcomes are still recorded (the window, the metrics),
+    /// but no rule opens the circuit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{CircuitBreaker, State};
+    ///
+    /// let cb = CircuitBreaker::new(Duration::from_secs(5), 0);
+    /// cb.force_closed();
+    /// cb.try_acquire()?.failure();
+    /// assert_eq!(cb.state(), State::ForcedClosed);
+    /// # Ok::<(), breaker::CircuitOpenError>(())
+    /// ```
+    pub fn force_closed(&self) {
+        self.inner.apply(Event::ForceClosed, self.inner.now());
+    }
+
+    /// Back to closed and automatic, from any state, with an empty window: every failure and
+    /// every call counted so far is forgotten, and a streak of failures ends.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{CircuitBreaker, State};
+    ///
+    /// let cb = CircuitBreaker::new(Duration::from_secs(5), 0);
+    /// cb.try_acquire()?.failure();
+    /// assert_eq!(cb.state(), State::Open);
+    /// cb.reset();
+    /// assert_eq!((cb.state(), cb.errors_in_window()), (State::Closed, 0));
+    /// # Ok::<(), breaker::CircuitOpenError>(())
+    /// ```
+    pub fn reset(&self) {
+        self.inner.apply(Event::Reset, self.inner.now());
+    }
+
+    /// Opens the circuit for at least `duration` from now (a server asked for it with
+    /// `Retry-After`, say): an open period that already ends later is left as it is, a shorter
+    /// one is lengthened, a closed or half-open circuit opens (reason [`Reason::RetryAfter`]).
+    /// A forced state is left alone. The HTTP wrapper and the middleware call it when told to
+    /// honour `Retry-After`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{CircuitBreaker, ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// let cb = CircuitBreaker::builder().clock(clock.clone()).build()?;
+    /// cb.open_for(Duration::from_secs(30));
+    /// assert_eq!(cb.try_acquire().unwrap_err().retry_after(), Duration::from_secs(30));
+    /// # Ok::<(), breaker::ConfigError>(())
+    /// ```
+    pub fn open_for(&self, duration: Duration) {
+        let now = self.inner.now();
+        let until = now.saturating_add(nanos(duration));
+        self.inner.apply(Event::HoldOpen { until }, now);
     }
 
     /// The bytes this breaker holds: the handle, the shared state (with the two reference
@@ -485,7 +804,8 @@ impl CircuitBreaker {
     /// ```
     pub fn memory_footprint(&self) -> usize {
         let extras = self.inner.extras.as_ref().map_or(0, |e| {
-            std::mem::size_of::<Extras>() + e.probing.as_ref().map_or(0, ProbeState::heap_bytes)
+            let probes = e.locked.as_ref().map_or(0, |l| lock(l).probes.heap_bytes());
+            std::mem::size_of::<Extras>() + probes + e.rules.heap_bytes()
         });
         std::mem::size_of::<Self>()
             + 2 * std::mem::size_of::<usize>() // the Arc's counts
@@ -499,7 +819,8 @@ impl CircuitBreaker {
     ///
     /// # Errors
     ///
-    /// [`CircuitOpenError`] when the circuit is open, or half-open with every probe place taken.
+    /// [`CircuitOpenError`] when the circuit is open (or forced open), or half-open with every
+    /// probe place taken.
     ///
     /// # Example
     ///
@@ -518,11 +839,11 @@ impl CircuitBreaker {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, CircuitOpenError> {
-        let until = self.inner.open_until.load(Ordering::Acquire);
-        if until == CLOSED {
+        let word = self.inner.word.load(Ordering::Acquire);
+        if word == CLOSED {
             return Ok(Permit::closed(&self.inner));
         }
-        self.inner.acquire_slow(until)
+        self.inner.acquire_slow(word)
     }
 
     /// Like [`try_acquire`](CircuitBreaker::try_acquire), with a permit that owns a handle to
@@ -629,8 +950,9 @@ macro_rules! permit_methods {
 #[must_use = "a permit records nothing unless told how the call ended"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    /// [`PERMIT_CLOSED`], [`PERMIT_DONE`], or a probe's [`Ticket`] plus one: one word, so that
-    /// a permit is two words and stays in registers.
+    /// [`PERMIT_CLOSED`], [`PERMIT_DONE`], a probe's [`Ticket`] plus one, or [`PERMIT_TIMED`]
+    /// with the instant the permit was taken: one word, so that a permit is two words and
+    /// stays in registers.
     state: u64,
 }
 
@@ -638,6 +960,9 @@ pub struct Permit<'a> {
 const PERMIT_CLOSED: u64 = 0;
 /// A permit already told how its call ended.
 const PERMIT_DONE: u64 = u64::MAX;
+/// A permit admitted while closed, for the slow-call rule: this bit, and below it the instant
+/// the permit was taken (at most 2⁶³ − 2 nanoseconds; later instants are kept as that).
+const PERMIT_TIMED: u64 = 1 << 63;
 
 impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -653,6 +978,13 @@ impl<'a> Permit<'a> {
         Self {
             inner,
             state: PERMIT_CLOSED,
+        }
+    }
+
+    fn timed(inner: &'a Inner, start: u64) -> Self {
+        Self {
+            inner,
+            state: PERMIT_TIMED | start.min(PERMIT_DONE - PERMIT_TIMED - 1),
         }
     }
 
@@ -732,13 +1064,35 @@ impl Drop for OwnedPermit {
 fn ticket(state: u64) -> Option<Ticket> {
     match state {
         PERMIT_CLOSED | PERMIT_DONE => None,
+        bits if bits & PERMIT_TIMED != 0 => None,
         bits => Some(Ticket::from_bits(bits - 1)),
     }
 }
 
+/// The lock of the probing state. Nothing panics while it is held; should it ever, the data is
+/// still consistent (the phase and the probes are written together, after the transition), so
+/// a poisoned lock is used as it is.
+fn lock(locked: &Mutex<Locked>) -> MutexGuard<'_, Locked> {
+    locked.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Inner {
-    fn probing(&self) -> Option<&ProbeState> {
-        self.extras.as_deref().and_then(|e| e.probing.as_ref())
+    fn policy(&self) -> &Policy {
+        self.extras
+            .as_deref()
+            .map_or(&Policy::DEFAULT, |e| &e.policy)
+    }
+
+    fn locked(&self) -> Option<&Mutex<Locked>> {
+        self.extras.as_deref().and_then(|e| e.locked.as_ref())
+    }
+
+    fn rules(&self) -> Option<&Rules> {
+        self.extras.as_deref().map(|e| &e.rules)
+    }
+
+    fn timed(&self) -> bool {
+        self.policy().slow.is_some()
     }
 
     fn now(&self) -> u64 {
@@ -752,24 +1106,165 @@ impl Inner {
         self.extras.as_deref().map(|e| &e.observe)
     }
 
-    fn notify(&self, from: State, to: State, at: u64) {
+    /// Runs the state machine on `event` at `now`, commits its step, carries out its effects,
+    /// and reports its changes once nothing is held.
+    fn apply(&self, event: Event, now: u64) -> Step {
+        let policy = self.policy();
+        let timed = self.timed();
+        let step = match self.locked() {
+            Some(locked) => {
+                let mut state = lock(locked);
+                let step = transition(
+                    policy,
+                    state.phase,
+                    &state.probes,
+                    event,
+                    now,
+                    &self.failures,
+                );
+                state.probes.apply(step.probes);
+                state.phase = step.phase;
+                // Forgotten before the word says closed, so that no failure recorded after the
+                // change is forgotten with the older ones.
+                self.forget(step.forget);
+                self.word
+                    .store(publish(step.phase, timed), Ordering::Release);
+                step
+            }
+            None => {
+                let mut word = self.word.load(Ordering::Acquire);
+                let step = loop {
+                    let step = transition(
+                        policy,
+                        phase_of(word),
+                        &Probes::NONE,
+                        event,
+                        now,
+                        &self.failures,
+                    );
+                    let next = publish(step.phase, timed);
+                    if next == word {
+                        break step;
+                    }
+                    match self.word.compare_exchange(
+                        word,
+                        next,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => break step,
+                        Err(seen) => word = seen,
+                    }
+                };
+                self.forget(step.forget);
+                step
+            }
+        };
         if let Some(observe) = self.observe() {
-            observe.state_change(from, to, Duration::from_nanos(at));
+            for change in step.changes.iter() {
+                observe.state_change(change);
+            }
+        }
+        step
+    }
+
+    fn forget(&self, forget: Forget) {
+        if forget.outcomes {
+            self.failures.clear();
+            if let Some(rules) = self.rules() {
+                rules.forget_outcomes();
+            }
+        }
+        if let Some(rules) = self.rules().filter(|_| forget.streak) {
+            rules.end_streak();
+        }
+    }
+
+    /// The phase now, worked out by the same transition as every other caller, without
+    /// carrying out any change (nor reporting it): for `Debug`.
+    fn peek(&self) -> Phase {
+        let now = self.now();
+        let policy = self.policy();
+        match self.locked() {
+            Some(locked) => {
+                let state = lock(locked);
+                transition(
+                    policy,
+                    state.phase,
+                    &state.probes,
+                    Event::Look,
+                    now,
+                    &self.failures,
+                )
+                .phase
+            }
+            None => {
+                let word = self.word.load(Ordering::Acquire);
+                transition(
+                    policy,
+                    phase_of(word),
+                    &Probes::NONE,
+                    Event::Look,
+                    now,
+                    &self.failures,
+                )
+                .phase
+            }
         }
     }
 
     /// Records the outcome of the call a permit with word `state` let through.
     #[inline]
     fn finish(&self, state: u64, outcome: Outcome) {
+        match (state, outcome) {
+            (PERMIT_DONE, _) => {}
+            // The hot path: a success or an ignored call, admitted while closed, on a breaker
+            // with nothing to tell. Nothing shared is written.
+            (PERMIT_CLOSED, Outcome::Success | Outcome::Ignored) if self.extras.is_none() => {}
+            _ => self.finish_slow(state, outcome),
+        }
+    }
+
+    #[cold]
+    fn finish_slow(&self, state: u64, outcome: Outcome) {
+        if let Some(ticket) = ticket(state) {
+            return self.end_probe(ticket, Some(outcome));
+        }
+        let mut now = None;
+        let mut now = || *now.get_or_insert_with(|| self.now());
+        let outcome = match (state, outcome) {
+            (PERMIT_CLOSED, outcome) => outcome,
+            (timed, Outcome::Success) => {
+                let start = timed & !PERMIT_TIMED;
+                let slow = self.policy().slow.unwrap_or(u64::MAX);
+                if now().saturating_sub(start) > slow {
+                    Outcome::Failure
+                } else {
+                    Outcome::Success
+                }
+            }
+            (_, outcome) => outcome,
+        };
+        self.count(outcome);
+        match outcome {
+            Outcome::Failure => self.record_failure(now()),
+            Outcome::Success => {
+                if let Some(reason) = self.rules().and_then(|r| r.success(&mut now)) {
+                    self.trip(reason, None, now());
+                }
+            }
+            Outcome::Ignored => {}
+        }
+    }
+
+    /// An outcome, told to metrics.
+    #[inline]
+    fn count(&self, outcome: Outcome) {
         #[cfg(feature = "metrics")]
         if let Some(observe) = self.observe() {
             observe.outcome(outcome);
         }
-        match (state, outcome) {
-            (PERMIT_CLOSED, Outcome::Failure) => self.record_failure(),
-            (PERMIT_CLOSED | PERMIT_DONE, _) => {}
-            (bits, outcome) => self.end_probe(Ticket::from_bits(bits - 1), Some(outcome)),
-        }
+        let _ = outcome;
     }
 
     /// A permit with word `state` dropped untold: a probe gives its place back.
@@ -788,124 +1283,65 @@ impl Inner {
         open
     }
 
-    /// The state, for display: worked out without carrying out any change (nor reporting it).
-    fn peek_state(&self) -> State {
-        let until = self.open_until.load(Ordering::Acquire);
-        let now = self.now();
-        if until == CLOSED {
-            State::Closed
-        } else if now < until {
-            State::Open
-        } else if self.probing().is_some() {
-            State::HalfOpen
-        } else if self.failures.open_until(now).is_some() {
-            State::Open
-        } else {
-            State::Closed
-        }
-    }
-
-    fn report(&self, changes: &Changes) {
-        for (from, to, at) in changes.iter() {
-            self.notify(from, to, at);
-        }
-    }
-
-    /// The state at `now`, with `open_until` read as `until` (not [`CLOSED`]). Carries out the
-    /// changes that the passing of time has made.
-    fn state_at(&self, until: u64, now: u64) -> State {
-        match self.probing() {
-            None if now < until => State::Open,
-            None => match self.close_expired(until, now) {
-                Some(_) => State::Open,
-                None => State::Closed,
-            },
-            Some(_) if now < until => State::Open,
-            Some(p) => {
-                let (state, changes) = p.state(&self.open_until, now);
-                self.report(&changes);
-                state
-            }
-        }
-    }
-
-    /// Window recovery: the open period that was to end at `until` is over at `now`, unless a
-    /// failure recorded meanwhile has not raised `open_until` yet. The window is asked once: if
-    /// it still holds more than T failures, the period goes on (returned); otherwise the word is
-    /// put back to [`CLOSED`], so that admission is a single load again, and the one thread
-    /// that does it reports the change.
-    fn close_expired(&self, until: u64, now: u64) -> Option<u64> {
-        if let Some(later) = self.failures.open_until(now) {
-            let before = self.open_until.fetch_max(later, Ordering::AcqRel);
-            return Some(before.max(later));
-        }
-        if self
-            .open_until
-            .compare_exchange(until, CLOSED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.notify(State::Open, State::Closed, until);
-        }
-        None
-    }
-
     #[cold]
-    fn acquire_slow(&self, until: u64) -> Result<Permit<'_>, CircuitOpenError> {
-        self.admit_slow(until).map_err(|open| self.reject(open))
-    }
-
-    fn admit_slow(&self, until: u64) -> Result<Permit<'_>, CircuitOpenError> {
-        let now = self.now();
-        if now < until {
-            return Err(CircuitOpenError::new(Duration::from_nanos(until - now)));
-        }
-        match self.probing() {
-            None => match self.close_expired(until, now) {
-                Some(later) => Err(CircuitOpenError::new(Duration::from_nanos(later - now))),
-                None => Ok(Permit::closed(self)),
-            },
-            Some(p) => {
-                let (admission, changes) = p.admit(&self.open_until, now);
-                self.report(&changes);
-                admission.map(|a| match a {
-                    Admission::Closed => Permit::closed(self),
-                    Admission::Probe(ticket) => Permit::probe(self, ticket),
-                })
-            }
-        }
-    }
-
-    #[cold]
-    fn record_failure(&self) {
-        let now = self.now();
-        let Some(until) = self.failures.record(now) else {
-            return;
-        };
-        match self.probing() {
-            None => {
-                let before = self.open_until.fetch_max(until, Ordering::AcqRel);
-                if before <= now {
-                    if before != CLOSED {
-                        // The previous open period had ended unnoticed: report its end first.
-                        self.notify(State::Open, State::Closed, before);
-                    }
-                    self.notify(State::Closed, State::Open, now);
+    fn acquire_slow(&self, word: u64) -> Result<Permit<'_>, CircuitOpenError> {
+        let admitted = match read(word) {
+            Word::Closed { timed: true } => Ok(Permit::timed(self, self.now())),
+            Word::Closed { timed: false } | Word::ForcedClosed => Ok(Permit::closed(self)),
+            Word::ForcedOpen => Err(CircuitOpenError::forced()),
+            Word::At(until) => {
+                let now = self.now();
+                if now < until {
+                    // Open: the word alone says so, with no lock.
+                    Err(CircuitOpenError::new(Duration::from_nanos(until - now)))
+                } else {
+                    self.admit(now)
                 }
             }
-            // Already open or half-open: a late failure changes nothing but the window.
-            Some(_) if self.open_until.load(Ordering::Acquire) != CLOSED => {}
-            Some(p) => {
-                let changes = p.trip(&self.open_until, &self.failures, now);
-                self.report(&changes);
-            }
+        };
+        admitted.map_err(|open| self.reject(open))
+    }
+
+    /// Admission by the state machine, once an open period has ended.
+    fn admit(&self, now: u64) -> Result<Permit<'_>, CircuitOpenError> {
+        match self.apply(Event::Admit, now).admission {
+            Admission::Call | Admission::NotAsked if self.timed() => Ok(Permit::timed(self, now)),
+            Admission::Call | Admission::NotAsked => Ok(Permit::closed(self)),
+            Admission::Probe(ticket) => Ok(Permit::probe(self, ticket)),
+            Admission::Reject { wait } => Err(CircuitOpenError::new(Duration::from_nanos(wait))),
+            Admission::RejectForced => Err(CircuitOpenError::forced()),
         }
+    }
+
+    /// A failure at `now` from a call admitted while closed: to every rule, and a trip if one
+    /// fires.
+    fn record_failure(&self, now: u64) {
+        let count = self.failures.record(now);
+        let other = self.rules().and_then(|r| r.failure(now));
+        match (count, other) {
+            (Some(until), _) => self.trip(Reason::FailureCount, Some(until), now),
+            (None, Some(reason)) => self.trip(reason, None, now),
+            (None, None) => {}
+        }
+    }
+
+    fn trip(&self, reason: Reason, until: Option<u64>, now: u64) {
+        if self.locked().is_some()
+            && read(self.word.load(Ordering::Acquire))
+                != (Word::Closed {
+                    timed: self.timed(),
+                })
+        {
+            // With probing a trip can only change a closed circuit: skip the lock.
+            return;
+        }
+        self.apply(Event::Trip { reason, until }, now);
     }
 
     fn end_probe(&self, ticket: Ticket, outcome: Option<Outcome>) {
-        if let Some(p) = self.probing() {
-            let now = self.now();
-            let changes = p.end(&self.open_until, &self.failures, ticket, outcome, now);
-            self.report(&changes);
+        let step = self.apply(Event::ProbeEnd { ticket, outcome }, self.now());
+        if let Some(recorded) = step.recorded {
+            self.count(recorded);
         }
     }
 }
@@ -932,5 +1368,31 @@ mod tests {
         let cb = CircuitBreaker::new(Duration::from_secs(5), 3);
         assert!(cb.inner.extras.is_none());
         assert!(cb.memory_footprint() <= 96, "{}", cb.memory_footprint());
+    }
+
+    #[test]
+    fn the_word_reads_back_every_phase_it_publishes() {
+        for (phase, timed) in [
+            (Phase::Closed, false),
+            (Phase::Closed, true),
+            (Phase::ForcedClosed, false),
+            (Phase::ForcedOpen, false),
+        ] {
+            assert_eq!(phase_of(publish(phase, timed)), phase);
+        }
+        for until in [0, 1, 2, 3, 1 << 40, u64::MAX - 4] {
+            let open = Phase::Open {
+                until,
+                level: 0,
+                reason: Reason::FailureCount,
+            };
+            assert_eq!(phase_of(publish(open, false)), open, "{until}");
+        }
+        let at_the_end = Phase::Open {
+            until: u64::MAX,
+            level: 0,
+            reason: Reason::FailureRate,
+        };
+        assert_eq!(read(publish(at_the_end, false)), Word::At(u64::MAX - 4));
     }
 }

@@ -30,20 +30,51 @@ use std::time::Duration;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("circuit open; retry after {retry_after:?}")]
+#[error("{}", if *.forced { "circuit forced open".to_owned() } else { format!("circuit open; retry after {:?}", .retry_after) })]
 pub struct CircuitOpenError {
     retry_after: Duration,
+    forced: bool,
 }
 
 impl CircuitOpenError {
     pub(crate) fn new(retry_after: Duration) -> Self {
-        Self { retry_after }
+        Self {
+            retry_after,
+            forced: false,
+        }
+    }
+
+    pub(crate) fn forced() -> Self {
+        Self {
+            retry_after: Duration::MAX,
+            forced: true,
+        }
     }
 
     /// The exact time from the rejection until the circuit next admits a call: until it closes,
     /// or, with probing, until it turns half-open or a probe slot is expected to free up.
+    /// [`Duration::MAX`] when the circuit is [forced open](CircuitOpenError::is_forced), since
+    /// no time will end that.
     pub fn retry_after(&self) -> Duration {
         self.retry_after
+    }
+
+    /// Whether the circuit was forced open
+    /// ([`CircuitBreaker::force_open`](crate::CircuitBreaker::force_open)): it stays open until
+    /// someone resets it.
+    ///
+    /// ```
+    /// use breaker::CircuitBreaker;
+    ///
+    /// let cb = CircuitBreaker::builder().build()?;
+    /// cb.force_open();
+    /// let err = cb.try_acquire().unwrap_err();
+    /// assert!(err.is_forced());
+    /// assert_eq!(err.to_string(), "circuit forced open");
+    /// # Ok::<(), breaker::ConfigError>(())
+    /// ```
+    pub fn is_forced(&self) -> bool {
+        self.forced
     }
 }
 
@@ -146,6 +177,26 @@ pub enum ConfigError {
     /// The HTTP request timeout must be longer than zero.
     #[error("the request timeout must be longer than zero")]
     ZeroRequestTimeout,
+    /// A duration must fit the breaker's clock: at most `u64::MAX` nanoseconds (584 years).
+    #[error("{what} must be at most 584 years ({given:?} was asked for)")]
+    TooLong {
+        /// Which setting.
+        what: &'static str,
+        /// The duration asked for.
+        given: Duration,
+    },
+    /// The failure rate must be in (0, 1].
+    #[error("the failure rate must be more than 0 and at most 1, not {0}")]
+    BadFailureRate(f64),
+    /// The failure-rate rule needs at least one call.
+    #[error("the failure-rate rule needs a minimum of at least one call")]
+    ZeroMinCalls,
+    /// The consecutive-failures rule needs at least one failure.
+    #[error("the consecutive-failures rule needs at least one failure")]
+    ZeroConsecutiveFailures,
+    /// The slow-call threshold must be longer than zero.
+    #[error("the slow-call threshold must be longer than zero")]
+    ZeroSlowCall,
 }
 
 #[cfg(test)]

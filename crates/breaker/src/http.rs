@@ -13,8 +13,9 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::breaker::{CircuitBreaker, Outcome};
+use crate::breaker::CircuitBreaker;
 use crate::error::{ConfigError, Error};
+use crate::state::Outcome;
 
 /// An HTTP client the breaker can wrap.
 ///

@@ -11,21 +11,23 @@ mod clock;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
+mod machine;
 #[cfg(feature = "reqwest-middleware")]
 pub mod middleware;
 mod observe;
-mod probe;
 #[cfg(feature = "registry")]
 mod registry;
+mod rules;
+mod state;
 mod sync;
+mod tagged;
 #[cfg(feature = "tower")]
 pub mod tower;
 pub mod window;
 
-pub use crate::breaker::{
-    Builder, CircuitBreaker, Outcome, OwnedPermit, Permit, Probing, State, StateChange,
-};
+pub use crate::breaker::{Builder, CircuitBreaker, OwnedPermit, Permit, Probing};
 pub use crate::clock::{Clock, ManualClock, MonotonicClock};
 pub use crate::error::{CircuitOpenError, ConfigError, Error};
 #[cfg(feature = "registry")]
 pub use crate::registry::Registry;
+pub use crate::state::{Outcome, Reason, State, StateChange};

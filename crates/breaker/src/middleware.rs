@@ -35,10 +35,11 @@ use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::breaker::{CircuitBreaker, Outcome};
+use crate::breaker::CircuitBreaker;
 use crate::error::CircuitOpenError;
 use crate::http::{Attempt, Classifier, default_classifier};
 use crate::registry::Registry;
+use crate::state::Outcome;
 
 /// Where the middleware finds the breaker for a request.
 #[derive(Clone)]

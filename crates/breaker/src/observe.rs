@@ -10,7 +10,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::breaker::{State, StateChange};
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+use crate::state::State;
+use crate::state::StateChange;
 
 /// An observer of state changes, as [`Builder::on_state_change`](crate::Builder::on_state_change) takes it.
 pub(crate) type Observer = dyn Fn(StateChange) + Send + Sync;
@@ -62,30 +64,34 @@ impl Observe {
         }
     }
 
-    /// A change of state, at `at` on the breaker's clock: to every observer in the order added,
-    /// then to tracing and metrics.
-    pub(crate) fn state_change(&self, from: State, to: State, at: Duration) {
-        let change = StateChange { from, to, at };
+    /// A change of state: to every observer in the order added, then to tracing and metrics.
+    pub(crate) fn state_change(&self, change: StateChange) {
         for observer in &self.observers {
             observer(change);
         }
         #[cfg(feature = "tracing")]
         {
             let name = self.name().unwrap_or("");
-            if to == State::Open {
-                tracing::warn!(target: "breaker", name, from = label(from), to = label(to), "circuit opened");
+            let (from, to, reason) = (
+                change.from.as_str(),
+                change.to.as_str(),
+                change.reason.as_str(),
+            );
+            if matches!(change.to, State::Open | State::ForcedOpen) {
+                tracing::warn!(target: "breaker", name, from, to, reason, "circuit opened");
             } else {
-                tracing::info!(target: "breaker", name, from = label(from), to = label(to), "circuit state changed");
+                tracing::info!(target: "breaker", name, from, to, reason, "circuit state changed");
             }
         }
         #[cfg(feature = "metrics")]
         if let Some(m) = &self.metrics {
-            m.state.set(state_code(to));
+            m.state.set(state_code(change.to));
             metrics::counter!(
                 "breaker_state_changes_total",
                 "breaker" => m.name.clone(),
-                "from" => label(from),
-                "to" => label(to),
+                "from" => change.from.as_str(),
+                "to" => change.to.as_str(),
+                "reason" => change.reason.as_str(),
             )
             .increment(1);
         }
@@ -94,8 +100,8 @@ impl Observe {
     /// How an admitted call ended.
     #[cfg(feature = "metrics")]
     #[inline]
-    pub(crate) fn outcome(&self, outcome: crate::breaker::Outcome) {
-        use crate::breaker::Outcome;
+    pub(crate) fn outcome(&self, outcome: crate::state::Outcome) {
+        use crate::state::Outcome;
         if let Some(m) = &self.metrics {
             match outcome {
                 Outcome::Success => m.success.increment(1),
@@ -122,23 +128,16 @@ impl Observe {
     }
 }
 
-/// A state as events and metric labels name it: `closed`, `open`, `half_open`.
-#[cfg(any(feature = "tracing", feature = "metrics"))]
-pub(crate) fn label(state: State) -> &'static str {
-    match state {
-        State::Closed => "closed",
-        State::Open => "open",
-        State::HalfOpen => "half_open",
-    }
-}
-
-/// The value of the `breaker_state` gauge: 0 closed, 1 open, 2 half-open.
+/// The value of the `breaker_state` gauge: 0 closed, 1 open, 2 half-open, 3 forced open,
+/// 4 forced closed.
 #[cfg(feature = "metrics")]
 fn state_code(state: State) -> f64 {
     match state {
         State::Closed => 0.0,
         State::Open => 1.0,
         State::HalfOpen => 2.0,
+        State::ForcedOpen => 3.0,
+        State::ForcedClosed => 4.0,
     }
 }
 

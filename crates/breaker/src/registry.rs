@@ -49,7 +49,8 @@ use std::sync::Arc;
 
 use papaya::{HashMap, HashMapRef, LocalGuard};
 
-use crate::breaker::{CircuitBreaker, State};
+use crate::breaker::CircuitBreaker;
+use crate::state::State;
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 
 /// How many times making room rescans the map when the breaker it chose changed (was used, or

@@ -41,8 +41,9 @@ use std::task::{Context, Poll, ready};
 
 use ::tower::{Layer, Service};
 
-use crate::breaker::{CircuitBreaker, Outcome, OwnedPermit};
+use crate::breaker::{CircuitBreaker, OwnedPermit};
 use crate::error::{CircuitOpenError, Error};
+use crate::state::Outcome;
 
 /// Decides what a service's result means for the circuit.
 ///
@@ -165,7 +166,7 @@ impl<S> CircuitBreakerService<S> {
     ///
     /// let svc = tower::service_fn(|()| async { Ok::<_, std::io::Error>("pong") });
     /// let svc = CircuitBreakerService::new(svc, CircuitBreaker::new(Duration::from_secs(5), 3));
-    /// assert_eq!(svc.breaker().error_threshold(), 3);
+    /// assert_eq!(svc.breaker().error_threshold(), Some(3));
     /// ```
     pub fn new(inner: S, breaker: CircuitBreaker) -> Self {
         CircuitBreakerLayer::new(breaker).layer(inner)

@@ -45,6 +45,7 @@
 //!   mistaken for a current one: its old count read as current, or a new failure in it dropped.
 
 use crate::sync::{AtomicU64, Ordering};
+use crate::tagged;
 
 /// The largest threshold kept exactly, one stamp per failure; above it the window is bucketed.
 pub const EXACT_MAX_THRESHOLD: u32 = 4096;
@@ -76,6 +77,8 @@ enum Stamps {
     Heap(Box<[AtomicU64]>),
     /// Time buckets, above [`EXACT_MAX_THRESHOLD`].
     Bucketed(Box<Buckets>),
+    /// No count rule: the breaker trips on its other rules alone.
+    Off,
 }
 
 impl FailureWindow {
@@ -95,6 +98,21 @@ impl FailureWindow {
         }
     }
 
+    /// No count rule, for a breaker that trips on its other rules alone: it records nothing
+    /// and never exceeds anything.
+    pub(crate) fn off(window: u64) -> Self {
+        Self {
+            window,
+            threshold: u32::MAX,
+            stamps: Stamps::Off,
+        }
+    }
+
+    /// Whether the count rule is on.
+    pub(crate) fn is_on(&self) -> bool {
+        !matches!(self.stamps, Stamps::Off)
+    }
+
     /// W, in nanoseconds.
     pub(crate) fn window(&self) -> u64 {
         self.window
@@ -110,7 +128,7 @@ impl FailureWindow {
         match &self.stamps {
             Stamps::Inline(s) => Some(&s[..=self.threshold as usize]),
             Stamps::Heap(s) => Some(s),
-            Stamps::Bucketed(_) => None,
+            Stamps::Bucketed(_) | Stamps::Off => None,
         }
     }
 
@@ -210,10 +228,20 @@ impl FailureWindow {
     pub(crate) fn heap_bytes(&self) -> usize {
         let word = std::mem::size_of::<AtomicU64>();
         match &self.stamps {
-            Stamps::Inline(_) => 0,
+            Stamps::Inline(_) | Stamps::Off => 0,
             Stamps::Heap(s) => s.len() * word,
             Stamps::Bucketed(b) => std::mem::size_of::<Buckets>() + b.buckets.len() * word,
         }
+    }
+}
+
+impl crate::machine::CountWindow for FailureWindow {
+    fn width(&self) -> u64 {
+        self.window
+    }
+
+    fn open_until(&self, now: u64) -> Option<u64> {
+        FailureWindow::open_until(self, now)
     }
 }
 
@@ -222,13 +250,7 @@ fn in_window(t: u64, now: u64, window: u64) -> bool {
     t <= now && now - t < window
 }
 
-/// How far ahead (in buckets) a slot may be for a failure to be taken for a straggler: one
-/// turn of the ring. A thread delayed longer than that holds a failure older than W, which
-/// cannot count anyway; anything further ahead is an index that has wrapped around, and is
-/// overwritten.
-const STRAGGLER_BUCKETS: u32 = BUCKETS as u32;
-
-/// Bucketed mode: [`BUCKETS`] words, each `(bucket index mod 2^32) << 32 | failures`.
+/// Bucketed mode: [`BUCKETS`] [tagged](crate::tagged) words, each `(bucket index mod 2^32) << 32 | failures`.
 #[derive(Debug)]
 pub(crate) struct Buckets {
     buckets: Box<[AtomicU64]>,
@@ -259,36 +281,12 @@ impl Buckets {
 
     /// The failures counted for bucket `index`, if the word holds that bucket.
     fn failures_in(&self, index: u64) -> u64 {
-        let word = self.slot(index).load(Ordering::Acquire);
-        if (word >> 32) as u32 == index as u32 {
-            word & u64::from(u32::MAX)
-        } else {
-            0
-        }
+        tagged::read(self.slot(index), index)
     }
 
     fn record(&self, now: u64) -> Option<u64> {
         let index = now / self.width;
-        let tag = index as u32;
-        let slot = self.slot(index);
-        let mut word = slot.load(Ordering::Acquire);
-        loop {
-            let held = (word >> 32) as u32;
-            let next = if held == tag {
-                let failures = (word & u64::from(u32::MAX)).saturating_add(1);
-                (word & !u64::from(u32::MAX)) | failures.min(u64::from(u32::MAX))
-            } else if word != 0 && (1..=STRAGGLER_BUCKETS).contains(&held.wrapping_sub(tag)) {
-                // The slot already counts a slightly later bucket (another thread read a later
-                // clock first): this failure is a whole window old and cannot count.
-                break;
-            } else {
-                (u64::from(tag) << 32) | 1
-            };
-            match slot.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break,
-                Err(seen) => word = seen,
-            }
-        }
+        tagged::bump(self.slot(index), index, self.len() as u32);
         self.until(now)
     }
 

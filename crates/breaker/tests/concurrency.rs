@@ -18,7 +18,7 @@ const THREADS: usize = 8;
 /// State changes counted by (from, to), from the breaker's observer.
 #[derive(Default)]
 struct Transitions {
-    counts: [[AtomicUsize; 3]; 3],
+    counts: [[AtomicUsize; 5]; 5],
 }
 
 fn index(s: State) -> usize {
@@ -26,6 +26,8 @@ fn index(s: State) -> usize {
         State::Closed => 0,
         State::Open => 1,
         State::HalfOpen => 2,
+        State::ForcedOpen => 3,
+        _ => 4,
     }
 }
 

@@ -61,11 +61,16 @@ impl Metrics {
         )
     }
 
-    fn changes(&self, breaker: &str, from: &str, to: &str) -> Option<&DebugValue> {
+    fn changes(&self, breaker: &str, from: &str, to: &str, why: &str) -> Option<&DebugValue> {
         self.get(
             MetricKind::Counter,
             "breaker_state_changes_total",
-            &[("breaker", breaker), ("from", from), ("to", to)],
+            &[
+                ("breaker", breaker),
+                ("from", from),
+                ("to", to),
+                ("reason", why),
+            ],
         )
     }
 }
@@ -123,21 +128,54 @@ fn metrics_count_calls_by_outcome_the_state_and_its_changes() {
             Some(&DebugValue::Counter(5))
         );
         assert_eq!(
-            open.changes("payments", "closed", "open"),
+            open.changes("payments", "closed", "open", "failure_count"),
             Some(&DebugValue::Counter(1))
         );
-        assert_eq!(open.changes("payments", "open", "closed"), None);
+        assert_eq!(
+            open.changes("payments", "open", "closed", "window_emptied"),
+            None
+        );
 
         clock.advance(secs(5));
         assert_eq!(cb.state(), State::Closed);
         let closed = Metrics::take(&snapshotter);
         assert_eq!(
-            closed.changes("payments", "open", "closed"),
+            closed.changes("payments", "open", "closed", "window_emptied"),
             Some(&DebugValue::Counter(1))
         );
         assert_eq!(
-            closed.changes("payments", "closed", "open"),
+            closed.changes("payments", "closed", "open", "failure_count"),
             Some(&DebugValue::Counter(0))
+        );
+    });
+}
+
+#[test]
+fn forcing_and_resetting_are_changes_with_their_reason() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let cb = CircuitBreaker::builder().name("ops").build().unwrap();
+        cb.force_open();
+        assert!(cb.try_acquire().is_err());
+        let m = Metrics::take(&snapshotter);
+        assert_eq!(m.state("ops"), Some(&gauge(3.0)));
+        assert_eq!(
+            m.changes("ops", "closed", "forced_open", "forced"),
+            Some(&DebugValue::Counter(1))
+        );
+        assert_eq!(m.calls("ops", "rejected"), Some(&DebugValue::Counter(1)));
+        cb.force_closed();
+        cb.reset();
+        let m = Metrics::take(&snapshotter);
+        assert_eq!(m.state("ops"), Some(&gauge(0.0)));
+        assert_eq!(
+            m.changes("ops", "forced_open", "forced_closed", "forced"),
+            Some(&DebugValue::Counter(1))
+        );
+        assert_eq!(
+            m.changes("ops", "forced_closed", "closed", "reset"),
+            Some(&DebugValue::Counter(1))
         );
     });
 }

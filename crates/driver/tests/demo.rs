@@ -300,7 +300,9 @@ async fn with_metrics_the_breaker_counts_what_the_summary_says() {
     assert_eq!(calls("failure"), Some(8.0), "{metrics}");
     assert_eq!(calls("rejected"), Some(4.0), "{metrics}");
     assert_eq!(
-        value("breaker_state_changes_total{breaker=\"sum-service\",from=\"closed\",to=\"open\"}"),
+        value(
+            "breaker_state_changes_total{breaker=\"sum-service\",from=\"closed\",to=\"open\",reason=\"failure_count\"}"
+        ),
         Some(2.0),
         "{metrics}"
     );

@@ -1,0 +1,215 @@
+//! The failure-rate rule: over the last W, once at least `min_calls` calls have ended as a
+//! success or a failure, the circuit opens when failures / calls >= ratio.
+//!
+//! # Why this shape
+//!
+//! Unlike the count rule, this one counts successes, so a success must write shared memory.
+//! Written to one place, every success of every thread would bounce one cache line between
+//! cores. So the counts are *striped*: [`STRIPES`] copies of the window, each on cache lines of
+//! its own, and each thread writes the stripe it was given the first time it recorded anything
+//! (round robin). Reading sums the stripes. Memory is fixed: [`STRIPES`] × [`BUCKETS`] × 2
+//! words (2 KiB), whatever the request rate or W.
+//!
+//! # Granularity
+//!
+//! Each stripe is a ring of [`BUCKETS`] time buckets `W / 16` wide (rounded down to the
+//! nanosecond), one [tagged](crate::tagged) word for the successes and one for the failures of
+//! each. A call stamped in bucket `k` counts until bucket `k + 16` begins: it never counts once
+//! W old, and stops counting at most one bucket width (plus 16 ns of rounding) before that.
+//! Counts saturate at 2³² − 1 per bucket and stripe.
+//!
+//! # Cost
+//!
+//! A success: one clock read and one compare-and-swap on the thread's own stripe, then one load
+//! of the latest failure's stamp. A success cannot raise the failure ratio, only bring the
+//! calls up to `min_calls`; with no failure in the last W the ratio is zero, so the sum over the
+//! stripes is skipped. A failure, or a success while failures are in the window: that sum,
+//! `STRIPES × BUCKETS × 2` loads.
+
+use std::cell::Cell;
+use std::sync::atomic::AtomicUsize;
+
+use crate::sync::{AtomicU64, Ordering};
+use crate::tagged;
+
+/// The number of stripes: copies of the window that threads write apart.
+pub(crate) const STRIPES: usize = 8;
+
+/// The number of time buckets in each stripe.
+pub(crate) const BUCKETS: usize = 16;
+
+/// The rule and its counts.
+#[derive(Debug)]
+pub(crate) struct FailureRate {
+    ratio: f64,
+    min_calls: u64,
+    /// W, in nanoseconds.
+    window: u64,
+    /// The width of a bucket in nanoseconds, at least 1.
+    width: u64,
+    /// Buckets per stripe: [`BUCKETS`], or fewer for a window under 16 ns.
+    len: u64,
+    stripes: Box<[Stripe]>,
+    /// The latest failure's stamp plus one; zero if none.
+    last_failure: AtomicU64,
+}
+
+/// One copy of the window, on cache lines of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Stripe {
+    successes: [AtomicU64; BUCKETS],
+    failures: [AtomicU64; BUCKETS],
+}
+
+thread_local! {
+    /// The stripe this thread writes, given on its first write.
+    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The next stripe to give a thread.
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+fn my_stripe() -> usize {
+    STRIPE.with(|s| {
+        let mine = s.get();
+        if mine != usize::MAX {
+            return mine;
+        }
+        let given = NEXT_STRIPE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STRIPES;
+        s.set(given);
+        given
+    })
+}
+
+impl FailureRate {
+    /// The rule for `ratio` in (0, 1] and `min_calls` >= 1 (checked by the builder), over a
+    /// window of `window` nanoseconds (more than zero).
+    pub(crate) fn new(ratio: f64, min_calls: u32, window: u64) -> Self {
+        let len = (BUCKETS as u64).min(window).max(1);
+        Self {
+            ratio,
+            min_calls: u64::from(min_calls),
+            window,
+            width: (window / len).max(1),
+            len,
+            stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
+            last_failure: AtomicU64::new(0),
+        }
+    }
+
+    /// The bytes of heap the stripes take.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.stripes)
+    }
+
+    /// Records a failure (or a success) at `now`: whether the rule fires.
+    pub(crate) fn record(&self, failed: bool, now: u64) -> bool {
+        let index = now / self.width;
+        let stripe = &self.stripes[my_stripe()];
+        let slot = (index % self.len) as usize;
+        let ring = self.len as u32;
+        if failed {
+            tagged::bump(&stripe.failures[slot], index, ring);
+            self.last_failure
+                .fetch_max(now.saturating_add(1), Ordering::AcqRel);
+        } else {
+            tagged::bump(&stripe.successes[slot], index, ring);
+            let last = self.last_failure.load(Ordering::Acquire);
+            if last == 0 || now.saturating_sub(last - 1) >= self.window {
+                return false; // no failure in the last W: the ratio is zero
+            }
+        }
+        self.fires(now)
+    }
+
+    /// Whether the calls in the window at `now` are enough, and failing enough.
+    pub(crate) fn fires(&self, now: u64) -> bool {
+        let (successes, failures) = self.totals(now);
+        let calls = successes.saturating_add(failures);
+        calls >= self.min_calls && failures as f64 / calls as f64 >= self.ratio
+    }
+
+    /// The successes and the failures in the window at `now`.
+    pub(crate) fn totals(&self, now: u64) -> (u64, u64) {
+        let current = now / self.width;
+        let first = (current + 1).saturating_sub(self.len);
+        let (mut successes, mut failures) = (0u64, 0u64);
+        for stripe in &self.stripes[..] {
+            for k in first..=current {
+                let slot = (k % self.len) as usize;
+                successes = successes.saturating_add(tagged::read(&stripe.successes[slot], k));
+                failures = failures.saturating_add(tagged::read(&stripe.failures[slot], k));
+            }
+        }
+        (successes, failures)
+    }
+
+    /// Forgets every call.
+    pub(crate) fn clear(&self) {
+        for stripe in &self.stripes[..] {
+            for word in stripe.successes.iter().chain(&stripe.failures) {
+                word.store(0, Ordering::Release);
+            }
+        }
+        self.last_failure.store(0, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: u64 = 16_000; // buckets of 1 000 ns
+
+    #[test]
+    fn fires_at_the_ratio_once_there_are_enough_calls() {
+        let r = FailureRate::new(0.5, 4, W);
+        assert!(!r.record(true, 0)); // 1 of 1, but fewer than 4 calls
+        assert!(!r.record(false, 1));
+        assert!(!r.record(false, 2)); // 1 of 3
+        assert!(r.record(true, 3)); // 2 of 4 = 0.5
+    }
+
+    #[test]
+    fn a_success_can_bring_the_calls_up_to_the_minimum() {
+        let r = FailureRate::new(0.5, 3, W);
+        assert!(!r.record(true, 0));
+        assert!(!r.record(true, 1));
+        assert!(r.record(false, 2)); // 2 of 3 >= 0.5, and 3 calls now
+    }
+
+    #[test]
+    fn a_call_stops_counting_before_it_is_w_old_never_after() {
+        let r = FailureRate::new(1.0, 1, W);
+        r.record(true, 1_500); // bucket 1: counts until bucket 17 begins, at 17 000
+        assert_eq!(r.totals(1_500 + W - 1), (0, 0)); // 17 499: stopped, less than W after
+        assert_eq!(r.totals(16_999), (0, 1));
+        assert_eq!(r.totals(17_000), (0, 0));
+    }
+
+    #[test]
+    fn successes_with_no_failure_in_the_window_skip_the_sum() {
+        let r = FailureRate::new(0.1, 1, W);
+        r.record(true, 0);
+        // W later the failure is gone; the success is not evaluated, and would not fire anyway.
+        assert!(!r.record(false, W));
+        assert_eq!(r.totals(W), (1, 0));
+    }
+
+    #[test]
+    fn clear_forgets_every_call() {
+        let r = FailureRate::new(0.5, 1, W);
+        r.record(true, 0);
+        r.clear();
+        assert_eq!(r.totals(0), (0, 0));
+        assert!(!r.record(false, 1));
+    }
+
+    #[test]
+    fn memory_is_fixed() {
+        let r = FailureRate::new(0.5, 1, u64::MAX);
+        assert_eq!(r.heap_bytes(), STRIPES * std::mem::size_of::<Stripe>());
+        assert_eq!(std::mem::size_of::<Stripe>(), 2 * BUCKETS * 8);
+    }
+}
