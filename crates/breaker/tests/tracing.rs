@@ -1,5 +1,5 @@
 //! The tracing events (feature `tracing`): each state change at target `breaker` with `name`,
-//! `from` and `to`; a rejection at debug.
+//! `from`, `to` and `reason`; a rejection at debug.
 
 mod support;
 
@@ -83,16 +83,16 @@ fn state_changes_and_rejections_are_events_at_target_breaker() {
     });
     let seen = collect.0.lock().unwrap().clone();
     assert!(seen.iter().all(|s| s.target == "breaker"), "{seen:?}");
-    let changes: Vec<(Option<&str>, Option<&str>, Option<&str>)> = seen
+    let changes: Vec<[Option<&str>; 4]> = seen
         .iter()
         .filter(|s| field(s, "from").is_some())
-        .map(|s| (field(s, "name"), field(s, "from"), field(s, "to")))
+        .map(|s| ["name", "from", "to", "reason"].map(|f| field(s, f)))
         .collect();
     assert_eq!(
         changes,
         [
-            (Some("payments"), Some("closed"), Some("open")),
-            (Some("payments"), Some("open"), Some("closed")),
+            ["payments", "closed", "open", "failure_count"].map(Some),
+            ["payments", "open", "closed", "window_emptied"].map(Some),
         ]
     );
     let rejections: Vec<&Seen> = seen.iter().filter(|s| s.level == Level::DEBUG).collect();
