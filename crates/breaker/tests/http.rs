@@ -2,18 +2,19 @@
 //! server on 127.0.0.1, and over a mock [`HttpClient`].
 //!
 //! The breaker's time only moves with a [`ManualClock`]; the only real waiting is one request
-//! timeout of 100 ms.
+//! timeout of 100 ms. `Retry-After` holds are read back from rejections, on that clock, so
+//! their values are exact (an HTTP date is the one thing measured against the wall clock).
 
 mod support;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use breaker::http::{
     Attempt, BreakerClient, HttpClient, RequestError, StatusCode, default_classifier,
 };
-use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, State};
+use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Reason, State};
 use support::{ms, secs};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -136,7 +137,10 @@ async fn a_classifier_that_counts_429_trips_on_429() {
     let client =
         BreakerClient::new(reqwest::Client::new(), cb).with_classifier(|attempt: &Attempt<'_>| {
             match attempt {
-                Attempt::Response(StatusCode::TOO_MANY_REQUESTS) => Outcome::Failure,
+                Attempt::Response {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    ..
+                } => Outcome::Failure,
                 other => default_classifier(other),
             }
         });
@@ -377,5 +381,276 @@ fn a_zero_request_timeout_is_refused() {
     assert_eq!(
         client.with_timeout(Duration::ZERO).unwrap_err(),
         ConfigError::ZeroRequestTimeout
+    );
+}
+
+/// The `retry_after` of the rejection that a request to `route` must get.
+async fn rejected_for<K: breaker::http::Classifier>(
+    client: &BreakerClient<reqwest::Client, K>,
+    server: &MockServer,
+    route: &str,
+) -> Duration {
+    match client.send(get(server, route)).await {
+        Err(Error::Open(open)) => open.retry_after(),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+/// Mounts, on `server`, `status` with `Retry-After: retry_after` at `route`, expected `times`.
+async fn answer_with_retry_after(
+    server: &MockServer,
+    route: &str,
+    status: u16,
+    retry_after: &str,
+    times: u64,
+) {
+    Mock::given(path(route))
+        .respond_with(ResponseTemplate::new(status).insert_header("Retry-After", retry_after))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_503_with_retry_after_holds_the_circuit_open_for_exactly_that_long() {
+    let server = MockServer::start().await;
+    answer_with_retry_after(&server, "/busy", 503, "30", 2).await;
+    // T = 3: one 503 would not trip it.
+    let (cb, clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+
+    // The 503 comes back to the caller, and is still a failure.
+    assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
+    assert_eq!(client.breaker().errors_in_window(), 1);
+    assert_eq!(client.breaker().state(), State::Open);
+    assert_eq!(rejected_for(&client, &server, "/busy").await, secs(30));
+
+    clock.advance(secs(30) - Duration::from_nanos(1));
+    assert_eq!(
+        rejected_for(&client, &server, "/busy").await,
+        Duration::from_nanos(1)
+    );
+    clock.advance(Duration::from_nanos(1));
+    assert_eq!(client.breaker().state(), State::Closed);
+    // The second request reaches the server, and holds it open again.
+    assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
+    assert_eq!(rejected_for(&client, &server, "/busy").await, secs(30));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn retry_after_lengthens_the_open_period_of_a_503_that_trips_the_circuit() {
+    let server = MockServer::start().await;
+    answer_with_retry_after(&server, "/busy", 503, "30", 1).await;
+    // T = 0: the 503 trips it for W = 5 s; Retry-After makes that 30 s.
+    let (cb, _clock) = manual_breaker(secs(5), 0);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+    assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
+    assert_eq!(rejected_for(&client, &server, "/busy").await, secs(30));
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_cap_holds_it_open_for_the_cap() {
+    let server = MockServer::start().await;
+    answer_with_retry_after(&server, "/busy", 503, "30", 1).await;
+    answer_with_retry_after(&server, "/forever", 503, &"9".repeat(40), 1).await;
+    let (cb, clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(10))
+        .unwrap();
+
+    assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
+    assert_eq!(rejected_for(&client, &server, "/busy").await, secs(10));
+
+    // A number of seconds no integer holds is capped too.
+    clock.advance(secs(10));
+    assert_eq!(status(client.send(get(&server, "/forever")).await), 503);
+    assert_eq!(rejected_for(&client, &server, "/forever").await, secs(10));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date() {
+    let server = MockServer::start().await;
+    let now = SystemTime::now();
+    let in_an_hour = httpdate::fmt_http_date(now + secs(3600));
+    let in_half_a_minute = httpdate::fmt_http_date(now + secs(30));
+    let a_minute_ago = httpdate::fmt_http_date(now - secs(60));
+    answer_with_retry_after(&server, "/hour", 503, &in_an_hour, 1).await;
+    answer_with_retry_after(&server, "/half-minute", 503, &in_half_a_minute, 1).await;
+    answer_with_retry_after(&server, "/past", 503, &a_minute_ago, 1).await;
+
+    // Capped at 60 s, an hour from now is exactly 60 s on the breaker's clock.
+    let (cb, _clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+    assert_eq!(status(client.send(get(&server, "/hour")).await), 503);
+    assert_eq!(rejected_for(&client, &server, "/hour").await, secs(60));
+
+    // Under the cap, the date itself: no more than 30 s from when the date was written.
+    let (cb, _clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+    assert_eq!(status(client.send(get(&server, "/half-minute")).await), 503);
+    let held = rejected_for(&client, &server, "/half-minute").await;
+    assert!(held > Duration::ZERO && held <= secs(30), "{held:?}");
+
+    // A date in the past holds nothing open: one failure under T = 3 leaves it closed.
+    let (cb, _clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+    assert_eq!(status(client.send(get(&server, "/past")).await), 503);
+    assert_eq!(client.breaker().state(), State::Closed);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_opens_the_circuit_only_when_told_to() {
+    let server = MockServer::start().await;
+    answer_with_retry_after(&server, "/limited", 429, "30", 3).await;
+
+    // Not told to: the 429 is ignored, and the header with it.
+    let (cb, _clock) = manual_breaker(secs(5), 0);
+    let client = BreakerClient::new(reqwest::Client::new(), cb);
+    for _ in 0..2 {
+        assert_eq!(status(client.send(get(&server, "/limited")).await), 429);
+    }
+    assert_eq!(client.breaker().state(), State::Closed);
+
+    // Told to: the 429 is still ignored (no failure counted), but the circuit is held open.
+    let clock = ManualClock::new();
+    let changes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = changes.clone();
+    let cb = CircuitBreaker::builder()
+        .window(secs(5))
+        .error_threshold(0)
+        .clock(clock.clone())
+        .on_state_change(move |c| log.lock().unwrap().push(c))
+        .build()
+        .unwrap();
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+    assert_eq!(status(client.send(get(&server, "/limited")).await), 429);
+    assert_eq!(client.breaker().errors_in_window(), 0);
+    assert_eq!(rejected_for(&client, &server, "/limited").await, secs(30));
+    let changes = changes.lock().unwrap().clone();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(
+        (changes[0].from, changes[0].to, changes[0].reason),
+        (State::Closed, State::Open, Reason::RetryAfter)
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn without_the_opt_in_a_503_with_retry_after_is_an_ordinary_failure() {
+    let server = MockServer::start().await;
+    answer_with_retry_after(&server, "/busy", 503, "30", 4).await;
+
+    // T = 0: open for W = 5 s, as any failure would make it, not for 30 s.
+    let (cb, _clock) = manual_breaker(secs(5), 0);
+    let client = BreakerClient::new(reqwest::Client::new(), cb);
+    assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
+    assert_eq!(rejected_for(&client, &server, "/busy").await, secs(5));
+
+    // T = 3: three failures leave it closed.
+    let (cb, _clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(reqwest::Client::new(), cb);
+    for _ in 0..3 {
+        assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
+    }
+    assert_eq!(client.breaker().errors_in_window(), 3);
+    assert_eq!(client.breaker().state(), State::Closed);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_retry_after_that_is_garbage_or_on_another_status_is_not_heeded() {
+    let server = MockServer::start().await;
+    answer_with_retry_after(&server, "/garbage", 503, "soon", 1).await;
+    answer_with_retry_after(&server, "/fraction", 503, "1.5", 1).await;
+    answer_with_retry_after(&server, "/error", 500, "30", 1).await;
+    answer_with_retry_after(&server, "/ok", 200, "30", 1).await;
+    answer_with_retry_after(&server, "/zero", 503, "0", 1).await;
+    let (cb, _clock) = manual_breaker(secs(5), 10);
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+
+    for route in ["/garbage", "/fraction", "/error", "/ok", "/zero"] {
+        client.send(get(&server, route)).await.expect("a response");
+        assert_eq!(client.breaker().state(), State::Closed, "after {route}");
+    }
+    // Each 5xx still counted as a failure.
+    assert_eq!(client.breaker().errors_in_window(), 4);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_classifier_can_read_the_headers() {
+    let server = MockServer::start().await;
+    Mock::given(path("/overloaded"))
+        .respond_with(ResponseTemplate::new(200).insert_header("x-overloaded", "1"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/fine"))
+        .respond_with(ResponseTemplate::new(200).insert_header("x-overloaded", "0"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let overloaded = |attempt: &Attempt<'_>| match attempt {
+        Attempt::Response { headers, .. }
+            if headers.get("x-overloaded").is_some_and(|v| v == "1") =>
+        {
+            Outcome::Failure
+        }
+        other => default_classifier(other),
+    };
+    let (cb, _clock) = manual_breaker(secs(5), 1);
+    // The cap set before the classifier is kept by it.
+    let client = BreakerClient::new(reqwest::Client::new(), cb)
+        .honour_retry_after(secs(60))
+        .unwrap()
+        .with_classifier(overloaded);
+
+    for _ in 0..3 {
+        assert_eq!(status(client.send(get(&server, "/fine")).await), 200);
+    }
+    assert_eq!(client.breaker().errors_in_window(), 0);
+    for _ in 0..2 {
+        assert_eq!(status(client.send(get(&server, "/overloaded")).await), 200);
+    }
+    assert_eq!(client.breaker().errors_in_window(), 2);
+    assert_eq!(client.breaker().state(), State::Open);
+    assert_eq!(rejected_for(&client, &server, "/fine").await, secs(5));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_client_without_headers_has_no_retry_after_to_honour() {
+    let (cb, _clock) = manual_breaker(secs(5), 3);
+    let client = BreakerClient::new(Counting::new(StatusCode::SERVICE_UNAVAILABLE), cb)
+        .honour_retry_after(secs(60))
+        .unwrap();
+    assert_eq!(client.send(()).await.unwrap(), 503);
+    assert_eq!(client.breaker().state(), State::Closed);
+    assert_eq!(client.breaker().errors_in_window(), 1);
+}
+
+#[test]
+fn a_zero_retry_after_cap_is_refused() {
+    let client = BreakerClient::new(reqwest::Client::new(), CircuitBreaker::new(secs(5), 3));
+    assert_eq!(
+        client.honour_retry_after(Duration::ZERO).unwrap_err(),
+        ConfigError::ZeroOpenTime
     );
 }
