@@ -48,10 +48,10 @@ pub enum SetupError {
     #[error("`{0}` is not a valid host for the service")]
     Address(String),
     /// The breaker refused the configuration.
-    #[error("invalid breaker configuration: {0}")]
+    #[error("invalid breaker configuration")]
     Breaker(#[from] ConfigError),
     /// The HTTP client could not be built.
-    #[error("could not set up the HTTP client: {0}")]
+    #[error("could not set up the HTTP client")]
     Client(#[source] reqwest::Error),
 }
 

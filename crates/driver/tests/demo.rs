@@ -270,6 +270,15 @@ async fn bad_arguments_exit_non_zero_with_one_line() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(out.stdout.is_empty());
     }
+    // The breaker's own refusal, said once.
+    let says = "the window must be at most";
+    let out = run_binary(&["--window", "1e12"]).await;
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.matches(says).count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("invalid breaker configuration: {says}")),
+        "{stderr}"
+    );
 }
 
 #[actix_web::test]
