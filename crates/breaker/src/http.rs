@@ -5,8 +5,8 @@
 //! `reqwest::Client` implements it with the `reqwest` feature, on by default.
 //!
 //! Classification is policy, kept apart from the mechanism: a [`Classifier`] turns each
-//! [`Attempt`] into an [`Outcome`]. A response is seen whole as far as its head goes, status
-//! and headers, so a classifier can read either. The default, [`default_classifier`], is built
+//! [`Attempt`] into an [`Outcome`]. A response is seen by its head, the status and the
+//! headers, so a classifier can read either. The default, [`default_classifier`], is built
 //! from public functions ([`classify_status`]) that a custom classifier can call for every case
 //! it does not change itself, and any `Fn(&Attempt<'_>) -> Outcome` closure is a classifier.
 //!
@@ -24,8 +24,9 @@
 //!   failure and the 429 still ignored by default. Other statuses' `Retry-After` is not read.
 //! - The header is read by [`retry_after`]: the first `Retry-After` field counts; a value that is
 //!   neither delta-seconds nor an HTTP date is ignored; a date is compared with the system's
-//!   wall clock, the one thing here that is (a date is a wall-clock time), and turned at once
-//!   into a duration on the breaker's own clock. A date in the past, or `0`, holds nothing open.
+//!   wall clock (the only wall-clock reading in the crate: a date is a wall-clock time) and
+//!   turned at once into a duration on the breaker's own clock. A date in the past, or `0`,
+//!   holds nothing open.
 //! - The hold only ever lengthens an open period and leaves a forced state alone (see
 //!   [`CircuitBreaker::open_for`]).
 
