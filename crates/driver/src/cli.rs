@@ -27,6 +27,8 @@ pub enum ArgsError {
     /// What clap refused (or `--help` and `--version`, which are not errors: see
     /// [`clap::Error::use_stderr`]).
     Clap(clap::Error),
+    /// `--threshold none` with no other rule: nothing would ever open the circuit.
+    NoRule,
 }
 
 impl fmt::Display for ArgsError {
@@ -45,16 +47,34 @@ impl fmt::Display for ArgsError {
                 )
             }
             // One line: what is wrong. `--help` says the rest.
-            ArgsError::Clap(e) => {
-                let text = e.render().to_string();
-                let first = text.lines().next().unwrap_or("invalid arguments");
-                f.write_str(first.trim_start_matches("error: "))
-            }
+            ArgsError::Clap(e) => f.write_str(&one_line(&e.render().to_string())),
+            ArgsError::NoRule => f.write_str(
+                "`--threshold none` turns the count rule off: give `--failure-rate` or \
+                 `--consecutive` too, or nothing would open the circuit",
+            ),
         }
     }
 }
 
 impl std::error::Error for ArgsError {}
+
+/// The first line of clap's error, with the list that follows it when it ends in a colon (the
+/// arguments a missing-argument error names), so that the line says what is wrong on its own.
+fn one_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    if !first.ends_with(':') {
+        return first.to_string();
+    }
+    let listed: Vec<&str> = lines
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    format!("{first} {}", listed.join(", "))
+}
 
 /// Parses a whole command line, the program's name first, after skipping one of the leading
 /// [`LAUNCHERS`].
@@ -76,7 +96,8 @@ impl std::error::Error for ArgsError {}
 /// # Errors
 ///
 /// [`ArgsError::UnknownCommand`] for a leading word that is not a port, an option or a launcher
-/// (`python` without `main.py` included), else clap's own error.
+/// (`python` without `main.py` included), [`ArgsError::NoRule`] for `--threshold none` without
+/// `--failure-rate` or `--consecutive`, else clap's own error.
 pub fn parse<I, T>(args: I) -> Result<Cli, ArgsError>
 where
     I: IntoIterator<Item = T>,
@@ -95,7 +116,11 @@ where
             args.drain(1..=launcher.len());
         }
     }
-    Cli::try_parse_from(args).map_err(ArgsError::Clap)
+    let cli = Cli::try_parse_from(args).map_err(ArgsError::Clap)?;
+    if cli.threshold.0.is_none() && cli.failure_rate.is_none() && cli.consecutive.is_none() {
+        return Err(ArgsError::NoRule);
+    }
+    Ok(cli)
 }
 
 /// Fires a scripted mix of good and bad requests at the sum service through a circuit breaker,
@@ -105,7 +130,14 @@ where
 #[command(
     name = "driver",
     version,
-    after_help = "The leading words of `driver 8080`, `python-free driver 8080` and the original \
+    after_help = "Trip rules: the count rule (--threshold) is on unless `--threshold none`; \
+                  --failure-rate and --consecutive add rules to it, and the circuit opens as soon \
+                  as any of them fires; --slow makes slow successes failures for all of them. A \
+                  trip by the count rule lasts until the failures in the window fall back to T; \
+                  a trip by another rule lasts W. With --half-open, every trip lasts W, then \
+                  probes decide. The summary lists the rules in force and why each state change \
+                  happened.\n\n\
+                  The leading words of `driver 8080`, `python-free driver 8080` and the original \
                   demo's `python main.py 8080` are skipped, so that each of these command lines \
                   runs the same demo (in the Docker image too, which holds no Python)."
 )]
@@ -122,9 +154,39 @@ pub struct Cli {
     #[arg(long, default_value = "5", value_parser = positive_seconds)]
     pub window: Duration,
 
-    /// The breaker's error threshold T: more than T failures in the window open the circuit.
-    #[arg(long, default_value_t = 3)]
-    pub threshold: u32,
+    /// The count rule's error threshold T: more than T failures in the window open the
+    /// circuit. `none` turns the count rule off, to trip on --failure-rate or --consecutive
+    /// alone. The rules below add to the count rule; they do not replace it.
+    #[arg(long, value_name = "T|none", default_value = "3", value_parser = threshold)]
+    pub threshold: Threshold,
+
+    /// The failure-rate rule: over the last W, once at least --min-calls calls have ended (as a
+    /// success or a failure), the circuit opens when failures / calls >= R. R from 0
+    /// (excluded) to 1.
+    #[arg(long, value_name = "R", value_parser = failure_ratio)]
+    pub failure_rate: Option<f64>,
+
+    /// The failure-rate rule judges only once at least N calls have ended in the window (only
+    /// with --failure-rate).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MIN_CALLS,
+        requires = "failure_rate",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub min_calls: u32,
+
+    /// The consecutive-failures rule: N failures in a row open the circuit (a success breaks
+    /// the row).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub consecutive: Option<u32>,
+
+    /// The slow-call rule: a success that took longer than S seconds (fractions allowed) is
+    /// recorded as a failure, for every rule. At or above --timeout it never fires: a call
+    /// that slow times out, a failure anyway.
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
+    pub slow: Option<Duration>,
 
     /// The request timeout, in seconds: a slower answer is a failure.
     #[arg(long, default_value = "2", value_parser = positive_seconds)]
@@ -163,6 +225,13 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 }
+
+/// The fewest calls the failure-rate rule judges when `--min-calls` is not given.
+pub const DEFAULT_MIN_CALLS: u32 = 10;
+
+/// The count rule's threshold T, or `None` for `--threshold none` (no count rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold(pub Option<u32>);
 
 /// The scripts the driver can play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -224,6 +293,28 @@ fn positive_seconds(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+fn threshold(s: &str) -> Result<Threshold, String> {
+    if s.trim() == "none" {
+        return Ok(Threshold(None));
+    }
+    s.trim()
+        .parse()
+        .map(|t| Threshold(Some(t)))
+        .map_err(|_| format!("`{s}` is neither a number of failures (0 or more) nor `none`"))
+}
+
+fn failure_ratio(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if r > 0.0 && r <= 1.0 {
+        Ok(r)
+    } else {
+        Err(format!("`{s}` is not more than 0 and at most 1"))
+    }
+}
+
 fn rate(s: &str) -> Result<f64, String> {
     let r: f64 = s
         .trim()
@@ -250,9 +341,93 @@ mod tests {
         assert_eq!(cli.port, 8080);
         assert_eq!(cli.host, "127.0.0.1");
         assert_eq!(cli.window, Duration::from_secs(5));
-        assert_eq!(cli.threshold, 3);
+        assert_eq!(cli.threshold, Threshold(Some(3)));
         assert_eq!(cli.scenario, Scenario::Demo);
         assert_eq!(cli.half_open, None);
+        // The count rule alone.
+        assert_eq!(
+            (cli.failure_rate, cli.consecutive, cli.slow),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn the_rule_flags_read_their_values() {
+        let cli = parse(&[
+            "--failure-rate",
+            "0.5",
+            "--min-calls",
+            "4",
+            "--consecutive",
+            "2",
+            "--slow",
+            "0.25",
+        ])
+        .unwrap();
+        assert_eq!(cli.failure_rate, Some(0.5));
+        assert_eq!(cli.min_calls, 4);
+        assert_eq!(cli.consecutive, Some(2));
+        assert_eq!(cli.slow, Some(Duration::from_millis(250)));
+        // The count rule stays, at its default, unless told otherwise.
+        assert_eq!(cli.threshold, Threshold(Some(3)));
+        let cli = parse(&["--threshold", "none", "--failure-rate", "1"]).unwrap();
+        assert_eq!(cli.threshold, Threshold(None));
+        assert_eq!(cli.failure_rate, Some(1.0));
+        assert_eq!(cli.min_calls, DEFAULT_MIN_CALLS);
+        assert_eq!(
+            parse(&["--threshold", "0"]).unwrap().threshold,
+            Threshold(Some(0))
+        );
+    }
+
+    #[test]
+    fn bad_rule_flags_are_refused_on_one_line() {
+        for (args, says) in [
+            (
+                &["--failure-rate", "0"][..],
+                "`0` is not more than 0 and at most 1",
+            ),
+            (
+                &["--failure-rate", "1.5"],
+                "`1.5` is not more than 0 and at most 1",
+            ),
+            (
+                &["--failure-rate", "NaN"],
+                "is not more than 0 and at most 1",
+            ),
+            (&["--failure-rate", "half"], "`half` is not a number"),
+            (
+                &["--min-calls", "0", "--failure-rate", "0.5"],
+                "--min-calls",
+            ),
+            (
+                &["--min-calls", "4"],
+                "required arguments were not provided: --failure-rate <R>",
+            ),
+            (&["--consecutive", "0"], "--consecutive"),
+            (&["--consecutive", "-2"], "-2"),
+            (&["--slow", "0"], "must be more than zero"),
+            (&["--slow", "-1"], "-1"),
+            (&["--slow=-1"], "`-1` is not a usable number of seconds"),
+            (&["--slow", "soon"], "`soon` is not a number of seconds"),
+            (&["--threshold", "never"], "nor `none`"),
+            (
+                &["--threshold", "none"],
+                "`--threshold none` turns the count rule off",
+            ),
+            (
+                &["--threshold", "none", "--slow", "1"],
+                "turns the count rule off",
+            ),
+        ] {
+            let line = std::iter::once("driver").chain(args.iter().copied());
+            let error = super::parse(line)
+                .map(|_| ())
+                .expect_err(&format!("{args:?} was accepted"));
+            let text = error.to_string();
+            assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+            assert!(text.contains(says), "{args:?}: {text}");
+        }
     }
 
     #[test]
@@ -274,6 +449,7 @@ mod tests {
             &["--window", "NaN"],
             &["--window", "inf"],
             &["--threshold", "-1"],
+            &["--threshold", "3.5"],
             &["--error-rate", "1.5"],
             &["--half-open", "0"],
             &["--scenario", "chaos"],

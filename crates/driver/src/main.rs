@@ -37,7 +37,10 @@ fn run() -> anyhow::Result<()> {
         host: cli.host.clone(),
         port: cli.port,
         window: cli.window,
-        threshold: cli.threshold,
+        threshold: cli.threshold.0,
+        failure_rate: cli.failure_rate.map(|ratio| (ratio, cli.min_calls)),
+        consecutive: cli.consecutive,
+        slow: cli.slow,
         timeout: cli.timeout,
         half_open: cli.half_open,
     };
@@ -76,7 +79,11 @@ fn run() -> anyhow::Result<()> {
             broken = true; // stdout closed (a pipe into `head`): finish quietly
         }
     }));
-    let _ = write!(stdout, "\n{}", summary(&totals, driver.target()));
+    let _ = write!(
+        stdout,
+        "\n{}",
+        summary(&totals, &driver.rules(), driver.target())
+    );
     if let Some(metrics) = metrics {
         let _ = write!(stdout, "\nThe breaker's metrics:\n{}", metrics.render());
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use breaker::{State, StateChange};
+use breaker::{Reason, State, StateChange};
 
 use colored::Colorize;
 
@@ -13,6 +13,14 @@ pub const CLOSED: &str = "CIRCUIT CLOSED: Requests will be forwarded to the micr
 /// The status line of a probe forwarded while the circuit is half-open.
 pub const HALF_OPEN: &str =
     "CIRCUIT HALF-OPEN: This request is a probe; its outcome decides whether the circuit closes.";
+/// The status line of a request forwarded while the circuit is forced closed.
+pub const FORCED_CLOSED: &str =
+    "CIRCUIT FORCED CLOSED: Requests will be forwarded to the microservice, whatever happens.";
+/// The status line of a request rejected while the circuit is forced open.
+pub const FORCED_OPEN: &str =
+    "CIRCUIT FORCED OPEN: No request will be forwarded until the circuit is reset.";
+/// What follows the service's text on a success that the slow-call rule made a failure.
+pub const SLOW: &str = "(too slow: a failure to the breaker)";
 /// The response line of a forwarded request that failed.
 pub const PROBLEM: &str = "There was a problem with your request. Please resubmit your request.";
 /// The response line of a rejected request.
@@ -27,8 +35,15 @@ pub enum Line {
     HalfOpen,
     /// Red: the request is rejected; the circuit admits calls again after this long.
     Open(Duration),
+    /// Green: the request is forwarded while the circuit is forced closed.
+    ForcedClosed,
+    /// Red: the request is rejected while the circuit is forced open, which no time ends.
+    ForcedOpen,
     /// White: the service's answer.
     Response(String),
+    /// White: the service's answer, a success that took longer than the slow-call threshold,
+    /// so the breaker recorded a failure.
+    Slow(String),
     /// White: the request was forwarded and failed.
     Problem,
     /// White: the request was rejected and never sent.
@@ -57,7 +72,10 @@ pub fn render(line: &Line, color: bool) -> String {
             ),
             |s| s.red(),
         ),
+        Line::ForcedClosed => (FORCED_CLOSED.into(), |s| s.green()),
+        Line::ForcedOpen => (FORCED_OPEN.into(), |s| s.red()),
         Line::Response(text) => (text.clone(), |s| s.white()),
+        Line::Slow(text) => (format!("{text} {SLOW}"), |s| s.white()),
         Line::Problem => (PROBLEM.into(), |s| s.white()),
         Line::Unavailable => (UNAVAILABLE.into(), |s| s.white()),
     };
@@ -82,8 +100,10 @@ pub struct Summary {
     pub forwarded: u32,
     /// Forwarded requests that succeeded (1xx to 3xx).
     pub succeeded: u32,
-    /// Forwarded requests that failed (5xx, timeouts, connection errors).
+    /// Forwarded requests that failed (5xx, timeouts, connection errors, slow successes).
     pub failed: u32,
+    /// Of the failed, the successes that took longer than the slow-call threshold.
+    pub slow: u32,
     /// Forwarded requests the breaker ignored (4xx).
     pub ignored: u32,
     /// Requests the breaker rejected without sending them.
@@ -103,6 +123,8 @@ pub struct Change {
     pub from: State,
     /// The state entered.
     pub to: State,
+    /// Why.
+    pub reason: Reason,
 }
 
 impl From<StateChange> for Change {
@@ -111,12 +133,90 @@ impl From<StateChange> for Change {
             at: c.at,
             from: c.from,
             to: c.to,
+            reason: c.reason,
         }
     }
 }
 
-/// The closing summary, for a service at `target`.
-pub fn summary(s: &Summary, target: &str) -> String {
+/// The trip rules in force, as the summary lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    /// The window W.
+    pub window: Duration,
+    /// The count rule's threshold T, if the count rule is on.
+    pub threshold: Option<u32>,
+    /// The failure-rate rule: the ratio and the fewest calls it judges.
+    pub failure_rate: Option<(f64, u32)>,
+    /// The consecutive-failures rule.
+    pub consecutive: Option<u32>,
+    /// The slow-call threshold.
+    pub slow: Option<Duration>,
+}
+
+impl Rules {
+    /// The rules in words, `; ` between them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use driver::render::Rules;
+    ///
+    /// let rules = Rules {
+    ///     window: Duration::from_secs(5),
+    ///     threshold: Some(3),
+    ///     failure_rate: Some((0.5, 10)),
+    ///     consecutive: Some(3),
+    ///     slow: Some(Duration::from_millis(1_500)),
+    /// };
+    /// assert_eq!(
+    ///     rules.describe(),
+    ///     "more than 3 failures in 5 s; failure rate >= 50% in 5 s, over at least 10 calls; \
+    ///      3 consecutive failures; successes slower than 1.5 s are failures"
+    /// );
+    /// ```
+    pub fn describe(&self) -> String {
+        let window = short_seconds(self.window);
+        let mut rules = Vec::new();
+        match self.threshold {
+            None => {}
+            Some(0) => rules.push(format!("any failure (it counts for {window} s)")),
+            Some(1) => rules.push(format!("more than 1 failure in {window} s")),
+            Some(t) => rules.push(format!("more than {t} failures in {window} s")),
+        }
+        if let Some((ratio, min_calls)) = self.failure_rate {
+            let calls = if min_calls == 1 { "call" } else { "calls" };
+            rules.push(format!(
+                "failure rate >= {}% in {window} s, over at least {min_calls} {calls}",
+                trimmed(ratio * 100.0)
+            ));
+        }
+        match self.consecutive {
+            None => {}
+            Some(1) => rules.push("1 consecutive failure".into()),
+            Some(n) => rules.push(format!("{n} consecutive failures")),
+        }
+        if let Some(slow) = self.slow {
+            rules.push(format!(
+                "successes slower than {} s are failures",
+                short_seconds(slow)
+            ));
+        }
+        rules.join("; ")
+    }
+}
+
+/// A duration as seconds, without trailing zeros: `5`, `0.2`, `1.25`.
+fn short_seconds(d: Duration) -> String {
+    trimmed(d.as_secs_f64())
+}
+
+/// A number to the ninth decimal, without trailing zeros.
+fn trimmed(x: f64) -> String {
+    let text = format!("{x:.9}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The closing summary, for a service at `target`, whose breaker follows `rules`.
+pub fn summary(s: &Summary, rules: &Rules, target: &str) -> String {
     let mut out = String::new();
     let requests = s.forwarded + s.rejected;
     let _ = write!(
@@ -124,6 +224,9 @@ pub fn summary(s: &Summary, target: &str) -> String {
         "Summary: {requests} requests: {} forwarded ({} succeeded, {} failed",
         s.forwarded, s.succeeded, s.failed
     );
+    if s.slow > 0 {
+        let _ = write!(out, ", {} of them slow", s.slow);
+    }
     if s.ignored > 0 {
         let _ = write!(out, ", {} ignored", s.ignored);
     }
@@ -134,17 +237,23 @@ pub fn summary(s: &Summary, target: &str) -> String {
             "No request reached the service at {target}: is it running?"
         );
     }
+    let _ = writeln!(out, "Rules: {}.", rules.describe());
     if s.changes.is_empty() {
         let _ = writeln!(out, "State changes: none.");
     } else {
         let _ = writeln!(out, "State changes:");
-        for c in &s.changes {
+        let moves: Vec<String> = s
+            .changes
+            .iter()
+            .map(|c| format!("{} -> {}", c.from, c.to))
+            .collect();
+        let width = moves.iter().map(String::len).max().unwrap_or(0);
+        for (c, change) in s.changes.iter().zip(&moves) {
             let _ = writeln!(
                 out,
-                "  {:>8}s  {} -> {}",
+                "  {:>8}s  {change:<width$}  ({})",
                 format!("{:.3}", c.at.as_secs_f64()),
-                c.from,
-                c.to
+                c.reason.as_str()
             );
         }
     }
@@ -197,27 +306,165 @@ mod tests {
         assert_eq!(seconds(Duration::from_secs(12)), "12.00");
     }
 
+    /// The demo's rules: the count rule alone, W = 5 s and T = 3.
+    fn demo_rules() -> Rules {
+        Rules {
+            window: Duration::from_secs(5),
+            threshold: Some(3),
+            failure_rate: None,
+            consecutive: None,
+            slow: None,
+        }
+    }
+
+    fn change(at_millis: u64, from: State, to: State, reason: Reason) -> Change {
+        Change {
+            at: Duration::from_millis(at_millis),
+            from,
+            to,
+            reason,
+        }
+    }
+
     #[test]
-    fn summary_counts_and_lists_changes() {
+    fn summary_counts_and_lists_rules_and_changes_with_their_reasons() {
         let s = Summary {
             forwarded: 10,
             succeeded: 5,
             failed: 5,
             rejected: 6,
             answered: 10,
-            changes: vec![Change {
-                at: Duration::from_millis(12),
-                from: State::Closed,
-                to: State::Open,
-            }],
+            changes: vec![
+                change(12, State::Closed, State::Open, Reason::FailureCount),
+                change(5_012, State::Open, State::Closed, Reason::WindowEmptied),
+            ],
             ..Summary::default()
         };
-        let text = summary(&s, "http://127.0.0.1:8080");
+        let text = summary(&s, &demo_rules(), "http://127.0.0.1:8080");
         assert_eq!(
             text,
             "Summary: 16 requests: 10 forwarded (5 succeeded, 5 failed), 6 rejected.\n\
-             State changes:\n     0.012s  closed -> open\n"
+             Rules: more than 3 failures in 5 s.\n\
+             State changes:\n\
+             \x20    0.012s  closed -> open  (failure_count)\n\
+             \x20    5.012s  open -> closed  (window_emptied)\n"
         );
+    }
+
+    #[test]
+    fn the_reasons_line_up_after_the_longest_change() {
+        let s = Summary {
+            changes: vec![
+                change(0, State::Closed, State::Open, Reason::FailureRate),
+                change(5_000, State::Open, State::HalfOpen, Reason::OpenTimeElapsed),
+                change(
+                    5_001,
+                    State::HalfOpen,
+                    State::Closed,
+                    Reason::ProbesSucceeded,
+                ),
+            ],
+            ..Summary::default()
+        };
+        let text = summary(&s, &demo_rules(), "http://127.0.0.1:8080");
+        let changes: Vec<&str> = text.lines().skip(3).collect();
+        assert_eq!(
+            changes,
+            [
+                "     0.000s  closed -> open       (failure_rate)",
+                "     5.000s  open -> half-open    (open_time_elapsed)",
+                "     5.001s  half-open -> closed  (probes_succeeded)",
+            ]
+        );
+    }
+
+    #[test]
+    fn summary_counts_slow_successes_among_the_failures() {
+        let s = Summary {
+            forwarded: 3,
+            succeeded: 1,
+            failed: 2,
+            slow: 1,
+            answered: 3,
+            ..Summary::default()
+        };
+        let text = summary(&s, &demo_rules(), "http://127.0.0.1:8080");
+        assert!(
+            text.starts_with(
+                "Summary: 3 requests: 3 forwarded (1 succeeded, 2 failed, 1 of them slow), 0 rejected.\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rules_are_said_in_words() {
+        let rules = |threshold, failure_rate, consecutive, slow| {
+            Rules {
+                window: Duration::from_millis(200),
+                threshold,
+                failure_rate,
+                consecutive,
+                slow,
+            }
+            .describe()
+        };
+        assert_eq!(
+            rules(Some(3), None, None, None),
+            "more than 3 failures in 0.2 s"
+        );
+        assert_eq!(
+            rules(Some(1), None, None, None),
+            "more than 1 failure in 0.2 s"
+        );
+        assert_eq!(
+            rules(Some(0), None, None, None),
+            "any failure (it counts for 0.2 s)"
+        );
+        assert_eq!(
+            rules(None, Some((0.5, 4)), None, None),
+            "failure rate >= 50% in 0.2 s, over at least 4 calls"
+        );
+        assert_eq!(
+            rules(None, Some((1.0 / 3.0, 1)), None, None),
+            "failure rate >= 33.333333333% in 0.2 s, over at least 1 call"
+        );
+        assert_eq!(rules(None, None, Some(1), None), "1 consecutive failure");
+        assert_eq!(
+            rules(Some(3), None, Some(2), Some(Duration::from_secs(2))),
+            "more than 3 failures in 0.2 s; 2 consecutive failures; \
+             successes slower than 2 s are failures"
+        );
+    }
+
+    #[test]
+    fn forced_and_slow_lines() {
+        assert_eq!(render(&Line::ForcedClosed, false), FORCED_CLOSED);
+        assert_eq!(render(&Line::ForcedOpen, false), FORCED_OPEN);
+        assert_eq!(
+            render(&Line::Slow("The value is: 57".into()), false),
+            format!("The value is: 57 {SLOW}")
+        );
+        colored::control::set_override(true);
+        assert_eq!(
+            render(&Line::ForcedClosed, true),
+            format!("\u{1b}[32m{FORCED_CLOSED}\u{1b}[0m")
+        );
+        assert_eq!(
+            render(&Line::ForcedOpen, true),
+            format!("\u{1b}[31m{FORCED_OPEN}\u{1b}[0m")
+        );
+        // Forced states are named in the summary as they are in the breaker's docs.
+        let s = Summary {
+            changes: vec![
+                change(0, State::Closed, State::ForcedOpen, Reason::Forced),
+                change(1, State::ForcedOpen, State::Closed, Reason::Reset),
+            ],
+            ..Summary::default()
+        };
+        let text = summary(&s, &demo_rules(), "http://127.0.0.1:8080");
+        assert!(text.contains("closed -> forced open  (forced)\n"), "{text}");
+        assert!(text.contains("forced open -> closed  (reset)\n"), "{text}");
     }
 
     #[test]
@@ -228,7 +475,7 @@ mod tests {
             rejected: 12,
             ..Summary::default()
         };
-        let text = summary(&s, "http://127.0.0.1:9");
+        let text = summary(&s, &demo_rules(), "http://127.0.0.1:9");
         assert!(text.contains("No request reached the service at http://127.0.0.1:9"));
         assert!(text.contains("State changes: none."));
     }

@@ -8,7 +8,7 @@ use breaker::{
     CircuitBreaker, Clock, ConfigError, Error, ManualClock, MonotonicClock, Outcome, Probing, State,
 };
 
-use crate::render::{Change, Line, Summary};
+use crate::render::{Change, Line, Rules, Summary};
 use crate::scenario::Step;
 
 /// The name of the driver's breaker, in its metrics.
@@ -23,8 +23,15 @@ pub struct Config {
     pub port: u16,
     /// The breaker's window W.
     pub window: Duration,
-    /// The breaker's error threshold T.
-    pub threshold: u32,
+    /// The count rule's error threshold T, or `None` for no count rule (then `failure_rate` or
+    /// `consecutive` must be set).
+    pub threshold: Option<u32>,
+    /// The failure-rate rule: the ratio and the fewest calls it judges.
+    pub failure_rate: Option<(f64, u32)>,
+    /// The consecutive-failures rule.
+    pub consecutive: Option<u32>,
+    /// The slow-call threshold: a slower success is recorded as a failure.
+    pub slow: Option<Duration>,
     /// The request timeout.
     pub timeout: Duration,
     /// Half-open probing with this many probes, if set.
@@ -50,6 +57,11 @@ pub enum SetupError {
     /// The breaker refused the configuration.
     #[error("invalid breaker configuration")]
     Breaker(#[from] ConfigError),
+    /// No count rule and no other rule: nothing would open the circuit.
+    #[error(
+        "no trip rule: without the count rule, a failure rate or consecutive failures is needed"
+    )]
+    NoRule,
     /// The HTTP client could not be built.
     #[error("could not set up the HTTP client")]
     Client(#[source] reqwest::Error),
@@ -62,6 +74,7 @@ pub struct Driver {
     base: reqwest::Url,
     pace: Pace,
     changes: Arc<Mutex<Vec<Change>>>,
+    config: Config,
 }
 
 impl Driver {
@@ -69,8 +82,16 @@ impl Driver {
     ///
     /// # Errors
     ///
-    /// A [`SetupError`] if the address is not valid or the breaker refuses the configuration.
+    /// A [`SetupError`] if the address is not valid, no rule is set, or the breaker refuses the
+    /// configuration.
     pub fn new(config: &Config, pace: Pace) -> Result<Self, SetupError> {
+        if config.threshold.is_none()
+            && config.failure_rate.is_none()
+            && config.consecutive.is_none()
+        {
+            // The breaker would fall back to its default count rule: say so rather than surprise.
+            return Err(SetupError::NoRule);
+        }
         let host = if config.host.contains(':') && !config.host.starts_with('[') {
             format!("[{}]", config.host) // an IPv6 address
         } else {
@@ -94,12 +115,25 @@ impl Driver {
         let mut builder = CircuitBreaker::builder()
             .name(BREAKER_NAME)
             .window(config.window)
-            .error_threshold(config.threshold)
             .on_state_change(move |c| {
                 if let Ok(mut log) = log.lock() {
                     log.push(Change::from(c));
                 }
             });
+        // The count rule is named whenever it is on: the breaker would turn it off by itself
+        // once another rule is named.
+        if let Some(threshold) = config.threshold {
+            builder = builder.error_threshold(threshold);
+        }
+        if let Some((ratio, min_calls)) = config.failure_rate {
+            builder = builder.failure_rate(ratio, min_calls);
+        }
+        if let Some(n) = config.consecutive {
+            builder = builder.consecutive_failures(n);
+        }
+        if let Some(slow) = config.slow {
+            builder = builder.slow_call(slow);
+        }
         if let Some(probes) = config.half_open {
             builder = builder.probing(Probing::new(probes).probe_timeout(config.timeout));
         }
@@ -117,7 +151,19 @@ impl Driver {
             base,
             pace,
             changes,
+            config: config.clone(),
         })
+    }
+
+    /// The trip rules in force, the count rule as the breaker reports it.
+    pub fn rules(&self) -> Rules {
+        Rules {
+            window: self.breaker().window(),
+            threshold: self.breaker().error_threshold(),
+            failure_rate: self.config.failure_rate,
+            consecutive: self.config.consecutive,
+            slow: self.config.slow,
+        }
     }
 
     /// The service's base URL.
@@ -133,10 +179,7 @@ impl Driver {
     /// Plays `steps`, handing each output line to `emit` as it happens, and returns the totals.
     pub async fn play(&self, steps: &[Step], emit: &mut dyn FnMut(Line)) -> Summary {
         // The breaker reports changes on its own clock; the summary counts from this start.
-        let start = match &self.pace {
-            Pace::Real => MonotonicClock::new().now(),
-            Pace::Manual(clock) => clock.now(),
-        };
+        let start = self.now();
         let mut summary = Summary::default();
         for step in steps {
             match step {
@@ -160,6 +203,14 @@ impl Driver {
         summary
     }
 
+    /// The time on the breaker's clock.
+    fn now(&self) -> Duration {
+        match &self.pace {
+            Pace::Real => MonotonicClock::new().now(),
+            Pace::Manual(clock) => clock.now(),
+        }
+    }
+
     async fn pause(&self, d: Duration) {
         match &self.pace {
             Pace::Real => tokio::time::sleep(d).await,
@@ -171,13 +222,9 @@ impl Driver {
         // The driver is the breaker's only user, so the state now is the one the request meets:
         // the status line can be shown before the request goes out.
         let before = self.breaker().state();
-        let status = if before == State::HalfOpen {
-            Line::HalfOpen
-        } else {
-            Line::Closed
-        };
-        if before != State::Open {
-            emit(status.clone());
+        let shown = status_line(before);
+        if let Some(line) = &shown {
+            emit(line.clone());
         }
         let request = match self.build(step) {
             Ok(r) => r,
@@ -187,14 +234,31 @@ impl Driver {
                 return;
             }
         };
+        // The slow-call rule times a call from its permit to its outcome on the breaker's
+        // clock; this times it from just before to just after, on the same clock: a hair
+        // longer in real time (a success within that hair of the threshold could be told
+        // apart differently), the same on a manual clock.
+        let started = self.now();
         let result = self.client.send(request).await;
-        if before == State::Open && !matches!(result, Err(Error::Open(_))) {
-            emit(status); // the open period ended between the look and the call
+        let took = self.now().saturating_sub(started);
+        if shown.is_none() && !matches!(result, Err(Error::Open(_))) {
+            // The open period ended between the look and the call: with probing the request
+            // is a probe, else the circuit closed.
+            let probing = self.config.half_open.is_some() && before == State::Open;
+            emit(if probing {
+                Line::HalfOpen
+            } else {
+                Line::Closed
+            });
         }
         match result {
             Err(Error::Open(open)) => {
                 summary.rejected += 1;
-                emit(Line::Open(open.retry_after()));
+                emit(if open.is_forced() {
+                    Line::ForcedOpen
+                } else {
+                    Line::Open(open.retry_after())
+                });
                 emit(Line::Unavailable);
             }
             Err(Error::Inner(_)) => {
@@ -211,6 +275,11 @@ impl Driver {
                     Outcome::Failure => {
                         summary.failed += 1;
                         emit(Line::Problem);
+                    }
+                    Outcome::Success if self.config.slow.is_some_and(|slow| took > slow) => {
+                        summary.failed += 1;
+                        summary.slow += 1;
+                        emit(Line::Slow(text));
                     }
                     Outcome::Success => {
                         summary.succeeded += 1;
@@ -239,10 +308,57 @@ impl Driver {
     }
 }
 
+/// The status line shown before a request, when the state says what will happen to it:
+/// none while open (the rejection, or the call's admission, says it afterwards), nor for a
+/// state this driver does not know.
+fn status_line(state: State) -> Option<Line> {
+    match state {
+        State::Closed => Some(Line::Closed),
+        State::HalfOpen => Some(Line::HalfOpen),
+        State::ForcedClosed => Some(Line::ForcedClosed),
+        State::Open | State::ForcedOpen => None,
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario;
+
+    #[test]
+    fn each_state_has_its_status_line() {
+        assert_eq!(status_line(State::Closed), Some(Line::Closed));
+        assert_eq!(status_line(State::HalfOpen), Some(Line::HalfOpen));
+        assert_eq!(status_line(State::ForcedClosed), Some(Line::ForcedClosed));
+        assert_eq!(status_line(State::Open), None);
+        assert_eq!(status_line(State::ForcedOpen), None);
+    }
+
+    #[test]
+    fn without_the_count_rule_another_rule_is_needed() {
+        let config = Config {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            window: Duration::from_secs(5),
+            threshold: None,
+            failure_rate: None,
+            consecutive: None,
+            slow: Some(Duration::from_secs(1)),
+            timeout: Duration::from_secs(2),
+            half_open: None,
+        };
+        let error = Driver::new(&config, Pace::Real).unwrap_err();
+        assert!(matches!(error, SetupError::NoRule), "{error}");
+        let by_rate = Config {
+            failure_rate: Some((0.5, 4)),
+            ..config
+        };
+        let driver = Driver::new(&by_rate, Pace::Real).unwrap();
+        assert_eq!(driver.breaker().error_threshold(), None);
+        assert_eq!(driver.rules().threshold, None);
+        assert_eq!(driver.rules().failure_rate, Some((0.5, 4)));
+    }
 
     #[test]
     fn the_demo_sends_the_originals_requests_byte_for_byte() {
@@ -250,7 +366,10 @@ mod tests {
             host: "127.0.0.1".into(),
             port: 8080,
             window: Duration::from_secs(5),
-            threshold: 3,
+            threshold: Some(3),
+            failure_rate: None,
+            consecutive: None,
+            slow: None,
             timeout: Duration::from_secs(2),
             half_open: None,
         };
