@@ -24,7 +24,7 @@
 //!   failure and the 429 still ignored by default. Other statuses' `Retry-After` is not read.
 //! - The header is read by [`retry_after`]: the first `Retry-After` field counts; a value that is
 //!   neither delta-seconds nor an HTTP date is ignored; a date is compared with the system's
-//!   wall clock (the only wall-clock reading in the crate: a date is a wall-clock time) and
+//!   wall clock (the only wall-clock reading of this module: a date is a wall-clock time) and
 //!   turned at once into a duration on the breaker's own clock. A date in the past, or `0`,
 //!   holds nothing open.
 //! - The hold only ever lengthens an open period and leaves a forced state alone (see
