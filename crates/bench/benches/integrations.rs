@@ -7,11 +7,13 @@
 //!   ([`run_ready`]): the same for every service, so a difference is the layer's;
 //! - `vs_registry_get`, `vs_registry_get_two_threads`: `Registry<String>::get` on a key already
 //!   kept, the breaker returned and dropped, on one thread and on two sharing one registry (the
-//!   same key on both, and a key of its own on each);
+//!   same key on both, and a key of its own on each), and two of its parts for reference
+//!   (hashing the key; cloning and dropping a breaker handle);
 //! - `e2e_middleware`: one `GET /health` to sum-service in this process on 127.0.0.1, through a
 //!   `reqwest_middleware::ClientWithMiddleware` with `CircuitBreakerMiddleware`, through one with
-//!   no middleware, and through bare reqwest; the middleware's added time is the difference of
-//!   the first two;
+//!   no middleware, and through bare reqwest; then the same three interleaved, one request each
+//!   per round, for the middleware's added time: the median of the differences within a round
+//!   (`middleware.json`, beside `alloc.json`);
 //! - `vs_middleware_no_network`: the same two middleware chains ended by a stub that answers at
 //!   once without the network, so that the middleware's own time is not lost in the noise of a
 //!   loopback request.
@@ -22,10 +24,12 @@ mod common;
 mod loopback;
 
 use std::future::{Ready, poll_fn, ready};
+use std::hash::{BuildHasher, RandomState};
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use breaker::CircuitBreaker;
 use breaker::Registry;
@@ -155,6 +159,14 @@ fn registry_get(c: &mut Criterion) {
     g.bench_function("ours", |b| {
         b.iter(|| drop(black_box(registry.get(black_box(&key)))))
     });
+    // Two parts of a lookup, for reference: hashing the key (the map's `RandomState`, SipHash),
+    // and cloning and dropping the breaker handle it returns (a reference count up and down).
+    let hasher = RandomState::new();
+    g.bench_function("hash_key", |b| b.iter(|| hasher.hash_one(black_box(&key))));
+    let handle = registry.get(&key);
+    g.bench_function("clone_handle", |b| {
+        b.iter(|| drop(black_box(black_box(&handle).clone())))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("vs_registry_get_two_threads");
@@ -172,6 +184,10 @@ fn registry_get(c: &mut Criterion) {
                 move || drop(black_box(registry.get(black_box(&key))))
             })
         })
+    });
+    // For reference: the handle alone, cloned and dropped on both threads (one reference count).
+    g.bench_function("clone_handle", |b| {
+        b.iter_custom(|n| on_two_threads(n, || || drop(black_box(black_box(&handle).clone()))))
     });
     g.finish();
 }
@@ -222,25 +238,172 @@ async fn bare(client: &reqwest::Client, url: &Url) {
     response.bytes().await.expect("the body");
 }
 
-fn middleware_loopback(c: &mut Criterion, runtime: &Runtime, url: &Url) {
-    let with = chain(vec![the_middleware()]);
-    let without = chain(Vec::new());
-    let bare_client = reqwest::Client::new();
+/// The clients of the loopback rows.
+struct Clients {
+    with: ClientWithMiddleware,
+    without: ClientWithMiddleware,
+    bare: reqwest::Client,
+    /// A second client without middleware, for the interleaved rounds only: its difference to
+    /// the first is what the method reads when there is nothing to find.
+    without_again: ClientWithMiddleware,
+}
+
+impl Clients {
+    fn new() -> Self {
+        Self {
+            with: chain(vec![the_middleware()]),
+            without: chain(Vec::new()),
+            bare: reqwest::Client::new(),
+            without_again: chain(Vec::new()),
+        }
+    }
+
+    /// One request by the client of `kind` (in the order of [`KINDS`]), timed.
+    fn timed(&self, kind: usize, runtime: &Runtime, url: &Url) -> Duration {
+        let start = Instant::now();
+        match kind {
+            0 => runtime.block_on(through(&self.with, url)),
+            1 => runtime.block_on(through(&self.without, url)),
+            2 => runtime.block_on(bare(&self.bare, url)),
+            _ => runtime.block_on(through(&self.without_again, url)),
+        }
+        start.elapsed()
+    }
+}
+
+/// The loopback rows, as criterion names them, and the second client without middleware.
+const KINDS: [&str; 4] = [
+    "breaker_middleware",
+    "no_middleware",
+    "bare_reqwest",
+    "no_middleware_again",
+];
+
+fn middleware_loopback(c: &mut Criterion, runtime: &Runtime, url: &Url, clients: &Clients) {
+    let Clients {
+        with,
+        without,
+        bare: bare_client,
+        ..
+    } = clients;
     let mut g = c.benchmark_group("e2e_middleware");
     // The end-to-end settings of the `e2e` bench.
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(20);
     g.bench_function("breaker_middleware", |b| {
-        b.iter(|| runtime.block_on(through(&with, url)))
+        b.iter(|| runtime.block_on(through(with, url)))
     });
     g.bench_function("no_middleware", |b| {
-        b.iter(|| runtime.block_on(through(&without, url)))
+        b.iter(|| runtime.block_on(through(without, url)))
     });
     g.bench_function("bare_reqwest", |b| {
-        b.iter(|| runtime.block_on(bare(&bare_client, url)))
+        b.iter(|| runtime.block_on(bare(bare_client, url)))
     });
     g.finish();
+}
+
+/// The loopback rows again, interleaved: rounds of one request by each client, in an order that
+/// rotates from round to round, for a bounded time. Criterion measures each row over seconds of
+/// its own, and on two cores shared with anything else a drift of load between those seconds
+/// moves a loopback request by far more than the middleware costs; here every client meets the
+/// same load, and the middleware's added time is the median of the differences within a round.
+/// A second client without middleware takes part too: its median difference to the first is the
+/// method's own error. Writes the medians and differences to `breaker-bench/middleware.json`
+/// in the target directory, for `scripts/bench-tables.py`. In criterion's `--test` mode, three
+/// rounds and no file.
+fn middleware_paired(runtime: &Runtime, url: &Url, clients: &Clients) {
+    const WARM_UP: Duration = Duration::from_millis(500);
+    const MEASURE: Duration = Duration::from_secs(3);
+    const MAX_ROUNDS: usize = 100_000;
+    let test_mode = std::env::args().any(|a| a == "--test");
+    let (warm_up, measure, max_rounds) = if test_mode {
+        (Duration::ZERO, Duration::MAX, 3)
+    } else {
+        (WARM_UP, MEASURE, MAX_ROUNDS)
+    };
+
+    let start = Instant::now();
+    while start.elapsed() < warm_up {
+        for kind in 0..KINDS.len() {
+            clients.timed(kind, runtime, url);
+        }
+    }
+    let mut times: [Vec<f64>; KINDS.len()] = Default::default();
+    let mut added = Vec::new();
+    let mut same = Vec::new();
+    let start = Instant::now();
+    for round in 0..max_rounds {
+        if start.elapsed() >= measure {
+            break;
+        }
+        let mut took = [0.0; KINDS.len()];
+        for i in 0..KINDS.len() {
+            let kind = (round + i) % KINDS.len();
+            took[kind] = clients.timed(kind, runtime, url).as_nanos() as f64;
+        }
+        for (kind, t) in took.iter().enumerate() {
+            times[kind].push(*t);
+        }
+        added.push(took[0] - took[1]);
+        same.push(took[3] - took[1]);
+    }
+    let rounds = added.len();
+    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    let added = median(&mut added);
+    let same = median(&mut same);
+    println!("e2e_middleware_paired: {rounds} rounds");
+    for (kind, m) in KINDS.iter().zip(&medians) {
+        println!("  {kind:<20} median {:>10.0} ns", m);
+    }
+    println!("  added (median of the per-round differences) {added:.0} ns");
+    println!("  the same, between the two clients without middleware {same:.0} ns");
+    if test_mode {
+        return;
+    }
+
+    let mut json = format!("{{\n  \"rounds\": {rounds},\n  \"median_ns\": {{");
+    for (i, (kind, m)) in KINDS.iter().zip(&medians).enumerate() {
+        let comma = if i + 1 < KINDS.len() { "," } else { "" };
+        json.push_str(&format!("\"{kind}\": {m:.1}{comma} "));
+    }
+    json.push_str(&format!(
+        "}},\n  \"added_median_ns\": {added:.1},\n  \"same_median_ns\": {same:.1}\n}}\n"
+    ));
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("breaker-bench");
+    let path = dir.join("middleware.json");
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, json)) {
+        Ok(()) => println!("written to {}", path.display()),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+}
+
+/// The median of `values` (reordered).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Whether criterion's command line selects the `e2e_middleware` rows: no filter, or a filter
+/// that is part of that name (criterion's own filters are regular expressions; a plain word is
+/// what this checks).
+fn selects_e2e() -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| "e2e_middleware".contains(f.as_str()))
 }
 
 fn middleware_no_network(c: &mut Criterion, url: &Url) {
@@ -276,8 +439,12 @@ fn main() {
         .expect("a Tokio runtime");
     let service = loopback::Service::start();
     let url = service.url("/health");
+    let clients = Clients::new();
     middleware_no_network(&mut c, &url);
-    middleware_loopback(&mut c, &runtime, &url);
+    middleware_loopback(&mut c, &runtime, &url, &clients);
+    if selects_e2e() {
+        middleware_paired(&runtime, &url, &clients);
+    }
     c.final_summary();
     service.stop(&runtime);
 }
