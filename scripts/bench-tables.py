@@ -357,7 +357,7 @@ def integrations_sections(r, paired):
     kinds = ["breaker_middleware", "no_middleware", "bare_reqwest"]
     mw = {name: r.get(("e2e_middleware", name, "")) for name in kinds}
     stub = {name: r.get(("vs_middleware_no_network", name, "")) for name in
-            ["breaker_middleware", "no_middleware"]}
+            ["breaker_middleware", "pass_on_middleware", "no_middleware"]}
     paired = paired or {}
     paired_median = paired.get("median_ns", {})
     request = paired_median.get("no_middleware") or mw["no_middleware"]
@@ -384,6 +384,8 @@ def integrations_sections(r, paired):
                          verdict(added <= 0.01 * request)))
     stub_rows = [
         ["with `CircuitBreakerMiddleware`", ns(stub["breaker_middleware"])],
+        ["with a middleware that only passes the request on (`next.run(request, extensions)`)",
+         ns(stub["pass_on_middleware"])],
         ["the stub alone", ns(stub["no_middleware"])],
     ]
     if stub["breaker_middleware"] is not None and stub["no_middleware"] is not None:
@@ -396,6 +398,10 @@ def integrations_sections(r, paired):
                              "≤ 1 % of the loopback request", share(own, request),
                              verdict(own <= 0.01 * request)))
         stub_rows.append(row)
+        if stub["pass_on_middleware"] is not None:
+            any_layer = stub["pass_on_middleware"] - stub["no_middleware"]
+            stub_rows.append(["of which any middleware's cost in the chain (pass-on − stub alone)",
+                              signed_ns(any_layer)])
 
     return "\n\n".join([
         "### The integrations' targets, on this run",

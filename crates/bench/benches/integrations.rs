@@ -16,7 +16,8 @@
 //!   (`middleware.json`, beside `alloc.json`);
 //! - `vs_middleware_no_network`: the same two middleware chains ended by a stub that answers at
 //!   once without the network, so that the middleware's own time is not lost in the noise of a
-//!   loopback request.
+//!   loopback request, and a chain with a middleware that only passes the request on: what
+//!   reqwest-middleware charges any middleware.
 //!
 //! `scripts/bench-tables.py` turns the results into the tables of `BENCHMARKS.md`.
 
@@ -206,6 +207,22 @@ impl Middleware for Answer {
         _: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         Ok(Response::from(http::Response::new("ok")))
+    }
+}
+
+/// A middleware that does nothing but pass the request on: what any middleware costs in the
+/// chain (reqwest-middleware boxes each one's future and moves the request into it).
+struct PassOn;
+
+#[async_trait::async_trait]
+impl Middleware for PassOn {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        next.run(request, extensions).await
     }
 }
 
@@ -408,6 +425,7 @@ fn selects_e2e() -> bool {
 
 fn middleware_no_network(c: &mut Criterion, url: &Url) {
     let with = chain(vec![the_middleware(), Arc::new(Answer)]);
+    let pass_on = chain(vec![Arc::new(PassOn), Arc::new(Answer)]);
     let without = chain(vec![Arc::new(Answer)]);
     let call = |client: &ClientWithMiddleware| {
         let response = run_ready(client.execute(health(url))).expect("a response");
@@ -415,6 +433,7 @@ fn middleware_no_network(c: &mut Criterion, url: &Url) {
     };
     let mut g = c.benchmark_group("vs_middleware_no_network");
     g.bench_function("breaker_middleware", |b| b.iter(|| call(&with)));
+    g.bench_function("pass_on_middleware", |b| b.iter(|| call(&pass_on)));
     g.bench_function("no_middleware", |b| b.iter(|| call(&without)));
     g.finish();
 }
