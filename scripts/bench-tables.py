@@ -313,12 +313,20 @@ def share(part, whole):
     return f"{fraction * 100:.2f} % (1/{1 / fraction:,.0f})".replace(",", " ")
 
 
+def percent(fraction):
+    return f"{fraction * 100:+.2f} %".replace("-", "−")
+
+
 def signed_ns(value):
     return ns(value) if value >= 0 else f"−{ns(-value)}"
 
 
 def integrations_sections(r, paired):
     verdicts = []
+
+    def rounds(group):
+        n = (paired or {}).get(group, {}).get("rounds")
+        return "no" if n is None else f"{n:,}".replace(",", " ")
 
     tower_rows = []
     for label, group, target in [("closed success", "vs_tower_closed", 0.10),
@@ -354,54 +362,73 @@ def integrations_sections(r, paired):
     ]:
         registry_rows.append([label, ns(r.get((group, function, "")))])
 
-    kinds = ["breaker_middleware", "no_middleware", "bare_reqwest"]
-    mw = {name: r.get(("e2e_middleware", name, "")) for name in kinds}
-    stub = {name: r.get(("vs_middleware_no_network", name, "")) for name in
-            ["breaker_middleware", "pass_on_middleware", "no_middleware"]}
+    def rows(group, labels, reference):
+        """Criterion's median and the interleaved rounds' median of each call, then each
+        difference to `reference`: criterion's (the rows measured apart) and the interleaved
+        rounds' (the median of the differences within a round)."""
+        part = paired.get(group, {})
+        medians, differences = part.get("median_ns", {}), part.get("difference_ns", {})
+        crit = {name: r.get((group, name, "")) for name, _ in labels}
+        out = [[label, ns(crit[name]), ns(medians.get(name))] for name, label in labels
+               if crit[name] is not None or name in medians]
+        return out, crit, medians, differences
+
     paired = paired or {}
-    paired_median = paired.get("median_ns", {})
-    request = paired_median.get("no_middleware") or mw["no_middleware"]
-    labels = ["`ClientWithMiddleware` with `CircuitBreakerMiddleware` (circuit closed)",
-              "`ClientWithMiddleware` with no middleware", "bare reqwest, for reference"]
-    mw_rows = [[label, ns(mw[kind]), ns(paired_median.get(kind))]
-               for label, kind in zip(labels, kinds)]
-    apart = "–"
-    if mw["breaker_middleware"] is not None and mw["no_middleware"]:
-        difference = mw["breaker_middleware"] - mw["no_middleware"]
-        apart = f"{signed_ns(difference)} ({difference / mw['no_middleware'] * 100:+.2f} %)"
-    added = paired.get("added_median_ns")
-    mw_rows.append(["added by the middleware (with − without)", apart,
-                    "–" if added is None or not request
-                    else f"{signed_ns(added)}: {share(added, request)}"])
-    same = paired.get("same_median_ns")
-    if same is not None and request:
-        mw_rows.append(["for reference: the same between two clients with no middleware "
-                        "(the method's own error)", "",
-                        f"{signed_ns(same)} ({same / request * 100:+.2f} %)"])
+    mw_labels = [
+        ("breaker_middleware",
+         "`ClientWithMiddleware` with `CircuitBreakerMiddleware` (circuit closed)"),
+        ("no_middleware", "`ClientWithMiddleware` with no middleware"),
+        ("bare_reqwest", "bare reqwest, for reference"),
+        ("no_middleware_again", "a second `ClientWithMiddleware` with no middleware"),
+    ]
+    mw_rows, crit, medians, differences = rows("e2e_middleware", mw_labels, "no_middleware")
+    request = medians.get("no_middleware") or crit.get("no_middleware")
+
+    def difference_row(label, name, reference, crit, differences, base):
+        apart = "–"
+        if crit.get(name) is not None and crit.get(reference):
+            d = crit[name] - crit[reference]
+            apart = f"{signed_ns(d)} ({percent(d / crit[reference])})"
+        d = differences.get(name)
+        within = "–" if d is None else signed_ns(d)
+        if d is not None and base:
+            within += f" ({percent(d / base)})"
+        return [label, apart, within]
+
+    mw_rows += [
+        difference_row("added by `CircuitBreakerMiddleware` (with − without)",
+                       "breaker_middleware", "no_middleware", crit, differences, request),
+        difference_row("the method's own error (second client − first, both without middleware)",
+                       "no_middleware_again", "no_middleware", crit, differences, request),
+    ]
+    added = differences.get("breaker_middleware")
     if added is not None and request:
         verdicts.append(("reqwest middleware: added time on a loopback request",
                          "≤ 1 % of the request", share(added, request),
                          verdict(added <= 0.01 * request)))
-    stub_rows = [
-        ["with `CircuitBreakerMiddleware`", ns(stub["breaker_middleware"])],
-        ["with a middleware that only passes the request on (`next.run(request, extensions)`)",
-         ns(stub["pass_on_middleware"])],
-        ["the stub alone", ns(stub["no_middleware"])],
+
+    stub_labels = [
+        ("breaker_middleware", "with `CircuitBreakerMiddleware`"),
+        ("pass_on_middleware",
+         "with a middleware that only passes the request on (`next.run(request, extensions)`)"),
+        ("no_middleware", "the stub alone"),
+        ("no_middleware_again", "a second chain of the stub alone"),
     ]
-    if stub["breaker_middleware"] is not None and stub["no_middleware"] is not None:
-        own = stub["breaker_middleware"] - stub["no_middleware"]
-        row = ["the middleware's own time (difference), as a share of the loopback request",
-               signed_ns(own)]
-        if request:
-            row[1] += f": {share(own, request)}"
-            verdicts.append(("reqwest middleware: its own time, without the network",
-                             "≤ 1 % of the loopback request", share(own, request),
-                             verdict(own <= 0.01 * request)))
-        stub_rows.append(row)
-        if stub["pass_on_middleware"] is not None:
-            any_layer = stub["pass_on_middleware"] - stub["no_middleware"]
-            stub_rows.append(["of which any middleware's cost in the chain (pass-on − stub alone)",
-                              signed_ns(any_layer)])
+    stub_rows, scrit, smedians, sdifferences = rows("vs_middleware_no_network", stub_labels,
+                                                    "no_middleware")
+    stub_rows += [
+        difference_row("added by `CircuitBreakerMiddleware` (with − stub alone)",
+                       "breaker_middleware", "no_middleware", scrit, sdifferences, None),
+        difference_row("added by a middleware that only passes the request on",
+                       "pass_on_middleware", "no_middleware", scrit, sdifferences, None),
+        difference_row("the method's own error (second chain − first)",
+                       "no_middleware_again", "no_middleware", scrit, sdifferences, None),
+    ]
+    own = sdifferences.get("breaker_middleware")
+    if own is not None and request:
+        verdicts.append(("reqwest middleware: its own time, without the network",
+                         "≤ 1 % of the loopback request", share(own, request),
+                         verdict(own <= 0.01 * request)))
 
     return "\n\n".join([
         "### The integrations' targets, on this run",
@@ -415,14 +442,17 @@ def integrations_sections(r, paired):
         "the breaker returned and dropped)",
         table(["lookup", "time"], registry_rows),
         "### reqwest-middleware: one `GET /health` to sum-service on 127.0.0.1 (median latency)",
-        "Criterion measures each client on its own, for seconds; the interleaved rounds "
-        f"({paired.get('rounds', 0)} of them, one request by each client a round, the order "
-        "rotating; a second client with no middleware among them) meet every client with the "
-        "same load, and their added time is the median of the differences within a round.",
+        "Criterion measures each client on its own, for seconds, and a difference between two "
+        "of its rows is also a difference between the machine's load in those seconds. The "
+        "interleaved rounds (one request by each client a round, the order rotating, "
+        f"{rounds('e2e_middleware')} rounds) meet every client with the same load; a difference "
+        "there is the median of the differences within a round, and the second client without "
+        "middleware shows the method's own error.",
         table(["client", "criterion", "interleaved rounds"], mw_rows),
         "The same chains ended by a stub middleware that answers `200 OK` at once, without "
-        "the network (median per request, polled once):",
-        table(["chain", "time"], stub_rows),
+        "the network (median per request, its future polled once; "
+        f"{rounds('vs_middleware_no_network')} interleaved rounds):",
+        table(["chain", "criterion", "interleaved rounds"], stub_rows),
     ])
 
 

@@ -11,13 +11,14 @@
 //!   (hashing the key; cloning and dropping a breaker handle);
 //! - `e2e_middleware`: one `GET /health` to sum-service in this process on 127.0.0.1, through a
 //!   `reqwest_middleware::ClientWithMiddleware` with `CircuitBreakerMiddleware`, through one with
-//!   no middleware, and through bare reqwest; then the same three interleaved, one request each
-//!   per round, for the middleware's added time: the median of the differences within a round
-//!   (`middleware.json`, beside `alloc.json`);
+//!   no middleware, and through bare reqwest;
 //! - `vs_middleware_no_network`: the same two middleware chains ended by a stub that answers at
 //!   once without the network, so that the middleware's own time is not lost in the noise of a
 //!   loopback request, and a chain with a middleware that only passes the request on: what
-//!   reqwest-middleware charges any middleware.
+//!   reqwest-middleware charges any middleware;
+//! - then both again, interleaved, one request by each client or chain per round, for the
+//!   middleware's added time: the median of the differences within a round (`middleware.json`,
+//!   beside `alloc.json`).
 //!
 //! `scripts/bench-tables.py` turns the results into the tables of `BENCHMARKS.md`.
 
@@ -274,27 +275,7 @@ impl Clients {
             without_again: chain(Vec::new()),
         }
     }
-
-    /// One request by the client of `kind` (in the order of [`KINDS`]), timed.
-    fn timed(&self, kind: usize, runtime: &Runtime, url: &Url) -> Duration {
-        let start = Instant::now();
-        match kind {
-            0 => runtime.block_on(through(&self.with, url)),
-            1 => runtime.block_on(through(&self.without, url)),
-            2 => runtime.block_on(bare(&self.bare, url)),
-            _ => runtime.block_on(through(&self.without_again, url)),
-        }
-        start.elapsed()
-    }
 }
-
-/// The loopback rows, as criterion names them, and the second client without middleware.
-const KINDS: [&str; 4] = [
-    "breaker_middleware",
-    "no_middleware",
-    "bare_reqwest",
-    "no_middleware_again",
-];
 
 fn middleware_loopback(c: &mut Criterion, runtime: &Runtime, url: &Url, clients: &Clients) {
     let Clients {
@@ -320,81 +301,98 @@ fn middleware_loopback(c: &mut Criterion, runtime: &Runtime, url: &Url, clients:
     g.finish();
 }
 
-/// The loopback rows again, interleaved: rounds of one request by each client, in an order that
-/// rotates from round to round, for a bounded time. Criterion measures each row over seconds of
-/// its own, and on two cores shared with anything else a drift of load between those seconds
-/// moves a loopback request by far more than the middleware costs; here every client meets the
-/// same load, and the middleware's added time is the median of the differences within a round.
-/// A second client without middleware takes part too: its median difference to the first is the
-/// method's own error. Writes the medians and differences to `breaker-bench/middleware.json`
-/// in the target directory, for `scripts/bench-tables.py`. In criterion's `--test` mode, three
-/// rounds and no file.
-fn middleware_paired(runtime: &Runtime, url: &Url, clients: &Clients) {
-    const WARM_UP: Duration = Duration::from_millis(500);
-    const MEASURE: Duration = Duration::from_secs(3);
-    const MAX_ROUNDS: usize = 100_000;
-    let test_mode = std::env::args().any(|a| a == "--test");
-    let (warm_up, measure, max_rounds) = if test_mode {
-        (Duration::ZERO, Duration::MAX, 3)
-    } else {
-        (WARM_UP, MEASURE, MAX_ROUNDS)
-    };
+/// The chains of the no-network rows.
+struct Stubbed {
+    with: ClientWithMiddleware,
+    pass_on: ClientWithMiddleware,
+    without: ClientWithMiddleware,
+    /// A second chain of the stub alone, for the interleaved rounds only (see [`Clients`]).
+    without_again: ClientWithMiddleware,
+}
 
-    let start = Instant::now();
-    while start.elapsed() < warm_up {
-        for kind in 0..KINDS.len() {
-            clients.timed(kind, runtime, url);
+impl Stubbed {
+    fn new() -> Self {
+        Self {
+            with: chain(vec![the_middleware(), Arc::new(Answer)]),
+            pass_on: chain(vec![Arc::new(PassOn), Arc::new(Answer)]),
+            without: chain(vec![Arc::new(Answer)]),
+            without_again: chain(vec![Arc::new(Answer)]),
         }
     }
-    let mut times: [Vec<f64>; KINDS.len()] = Default::default();
-    let mut added = Vec::new();
-    let mut same = Vec::new();
+}
+
+/// One request through a stubbed chain: the future is ready at once.
+fn stubbed_call(client: &ClientWithMiddleware, url: &Url) {
+    let response = run_ready(client.execute(health(url))).expect("a response");
+    assert!(response.status().is_success());
+}
+
+fn middleware_no_network(c: &mut Criterion, url: &Url, chains: &Stubbed) {
+    let mut g = c.benchmark_group("vs_middleware_no_network");
+    g.bench_function("breaker_middleware", |b| {
+        b.iter(|| stubbed_call(&chains.with, url))
+    });
+    g.bench_function("pass_on_middleware", |b| {
+        b.iter(|| stubbed_call(&chains.pass_on, url))
+    });
+    g.bench_function("no_middleware", |b| {
+        b.iter(|| stubbed_call(&chains.without, url))
+    });
+    g.finish();
+}
+
+/// The bounds of one interleaved measurement.
+struct Bounds {
+    warm_up: Duration,
+    measure: Duration,
+    max_rounds: usize,
+}
+
+/// The result of one interleaved measurement.
+struct Interleaved {
+    rounds: usize,
+    /// Each call's median time, ns.
+    medians: Vec<f64>,
+    /// The median of each call's difference to the reference call within a round, ns.
+    differences: Vec<f64>,
+}
+
+/// Rounds of one call each of `calls`, in an order that rotates from round to round, after a
+/// warm-up, until `bounds.measure` has passed or `bounds.max_rounds` were made.
+///
+/// Criterion measures each row over a second or two of its own, and on two cores shared with
+/// anything else a drift of load between those seconds moves a row by far more than a
+/// middleware costs; here every call meets the same load, and what one call adds to another is
+/// the median of their differences within a round.
+fn interleave(calls: &[&dyn Fn()], reference: usize, bounds: &Bounds) -> Interleaved {
     let start = Instant::now();
-    for round in 0..max_rounds {
-        if start.elapsed() >= measure {
+    while start.elapsed() < bounds.warm_up {
+        calls.iter().for_each(|call| call());
+    }
+    let n = calls.len();
+    let mut times = vec![Vec::new(); n];
+    let mut differences = vec![Vec::new(); n];
+    let start = Instant::now();
+    for round in 0..bounds.max_rounds {
+        if start.elapsed() >= bounds.measure {
             break;
         }
-        let mut took = [0.0; KINDS.len()];
-        for i in 0..KINDS.len() {
-            let kind = (round + i) % KINDS.len();
-            took[kind] = clients.timed(kind, runtime, url).as_nanos() as f64;
+        let mut took = vec![0.0; n];
+        for i in 0..n {
+            let which = (round + i) % n;
+            let call_start = Instant::now();
+            calls[which]();
+            took[which] = call_start.elapsed().as_nanos() as f64;
         }
-        for (kind, t) in took.iter().enumerate() {
-            times[kind].push(*t);
+        for which in 0..n {
+            times[which].push(took[which]);
+            differences[which].push(took[which] - took[reference]);
         }
-        added.push(took[0] - took[1]);
-        same.push(took[3] - took[1]);
     }
-    let rounds = added.len();
-    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
-    let added = median(&mut added);
-    let same = median(&mut same);
-    println!("e2e_middleware_paired: {rounds} rounds");
-    for (kind, m) in KINDS.iter().zip(&medians) {
-        println!("  {kind:<20} median {:>10.0} ns", m);
-    }
-    println!("  added (median of the per-round differences) {added:.0} ns");
-    println!("  the same, between the two clients without middleware {same:.0} ns");
-    if test_mode {
-        return;
-    }
-
-    let mut json = format!("{{\n  \"rounds\": {rounds},\n  \"median_ns\": {{");
-    for (i, (kind, m)) in KINDS.iter().zip(&medians).enumerate() {
-        let comma = if i + 1 < KINDS.len() { "," } else { "" };
-        json.push_str(&format!("\"{kind}\": {m:.1}{comma} "));
-    }
-    json.push_str(&format!(
-        "}},\n  \"added_median_ns\": {added:.1},\n  \"same_median_ns\": {same:.1}\n}}\n"
-    ));
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-        .join("breaker-bench");
-    let path = dir.join("middleware.json");
-    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, json)) {
-        Ok(()) => println!("written to {}", path.display()),
-        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    Interleaved {
+        rounds: times[0].len(),
+        medians: times.iter_mut().map(|t| median(t)).collect(),
+        differences: differences.iter_mut().map(|d| median(d)).collect(),
     }
 }
 
@@ -409,33 +407,118 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// Whether criterion's command line selects the `e2e_middleware` rows: no filter, or a filter
-/// that is part of that name (criterion's own filters are regular expressions; a plain word is
-/// what this checks).
-fn selects_e2e() -> bool {
+/// `result` as a JSON object, its calls named by `names`, and printed.
+fn report(part: &str, names: &[&str], reference: &str, result: &Interleaved) -> String {
+    println!("{part}, interleaved: {} rounds", result.rounds);
+    let mut medians = Vec::new();
+    let mut differences = Vec::new();
+    for ((name, m), d) in names.iter().zip(&result.medians).zip(&result.differences) {
+        println!("  {name:<20} median {m:>10.1} ns, minus {reference} {d:>8.1} ns");
+        medians.push(format!("\"{name}\": {m:.1}"));
+        differences.push(format!("\"{name}\": {d:.1}"));
+    }
+    format!(
+        "\"{part}\": {{\"rounds\": {}, \"reference\": \"{reference}\",\n    \"median_ns\": {{{}}},\n    \"difference_ns\": {{{}}}}}",
+        result.rounds,
+        medians.join(", "),
+        differences.join(", ")
+    )
+}
+
+/// The middleware rows again, interleaved (see [`interleave`]): through sum-service on loopback
+/// (`e2e_middleware`, bounded like criterion's end-to-end rows) and through the stubbed chains
+/// (`vs_middleware_no_network`), each with a second client or chain without middleware, whose
+/// difference to the first is the method's own error. Writes the medians and the differences to
+/// `breaker-bench/middleware.json` in the target directory, for `scripts/bench-tables.py`. In
+/// criterion's `--test` mode, three rounds each and no file.
+fn middleware_interleaved(runtime: &Runtime, url: &Url, clients: &Clients, chains: &Stubbed) {
+    let test_mode = std::env::args().any(|a| a == "--test");
+    let bounds = |warm_up, measure, max_rounds| {
+        if test_mode {
+            Bounds {
+                warm_up: Duration::ZERO,
+                measure: Duration::MAX,
+                max_rounds: 3,
+            }
+        } else {
+            Bounds {
+                warm_up,
+                measure,
+                max_rounds,
+            }
+        }
+    };
+    let mut parts = Vec::new();
+
+    if selects("e2e_middleware") {
+        let names = [
+            "breaker_middleware",
+            "no_middleware",
+            "bare_reqwest",
+            "no_middleware_again",
+        ];
+        let calls: [&dyn Fn(); 4] = [
+            &|| runtime.block_on(through(&clients.with, url)),
+            &|| runtime.block_on(through(&clients.without, url)),
+            &|| runtime.block_on(bare(&clients.bare, url)),
+            &|| runtime.block_on(through(&clients.without_again, url)),
+        ];
+        let bounds = bounds(Duration::from_millis(500), Duration::from_secs(3), 100_000);
+        let result = interleave(&calls, 1, &bounds);
+        parts.push(report("e2e_middleware", &names, names[1], &result));
+    }
+
+    if selects("vs_middleware_no_network") {
+        let names = [
+            "breaker_middleware",
+            "pass_on_middleware",
+            "no_middleware",
+            "no_middleware_again",
+        ];
+        let calls: [&dyn Fn(); 4] = [
+            &|| stubbed_call(&chains.with, url),
+            &|| stubbed_call(&chains.pass_on, url),
+            &|| stubbed_call(&chains.without, url),
+            &|| stubbed_call(&chains.without_again, url),
+        ];
+        let bounds = bounds(
+            Duration::from_millis(400),
+            Duration::from_millis(1_200),
+            1_000_000,
+        );
+        let result = interleave(&calls, 2, &bounds);
+        parts.push(report(
+            "vs_middleware_no_network",
+            &names,
+            names[2],
+            &result,
+        ));
+    }
+
+    if test_mode || parts.is_empty() {
+        return;
+    }
+    let json = format!("{{\n  {}\n}}\n", parts.join(",\n  "));
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("breaker-bench");
+    let path = dir.join("middleware.json");
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, json)) {
+        Ok(()) => println!("written to {}", path.display()),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+}
+
+/// Whether criterion's command line selects the group `group`: no filter, or a filter that is
+/// part of its name (criterion's own filters are regular expressions; a plain word is what this
+/// checks).
+fn selects(group: &str) -> bool {
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    filters.is_empty()
-        || filters
-            .iter()
-            .any(|f| "e2e_middleware".contains(f.as_str()))
-}
-
-fn middleware_no_network(c: &mut Criterion, url: &Url) {
-    let with = chain(vec![the_middleware(), Arc::new(Answer)]);
-    let pass_on = chain(vec![Arc::new(PassOn), Arc::new(Answer)]);
-    let without = chain(vec![Arc::new(Answer)]);
-    let call = |client: &ClientWithMiddleware| {
-        let response = run_ready(client.execute(health(url))).expect("a response");
-        assert!(response.status().is_success());
-    };
-    let mut g = c.benchmark_group("vs_middleware_no_network");
-    g.bench_function("breaker_middleware", |b| b.iter(|| call(&with)));
-    g.bench_function("pass_on_middleware", |b| b.iter(|| call(&pass_on)));
-    g.bench_function("no_middleware", |b| b.iter(|| call(&without)));
-    g.finish();
+    filters.is_empty() || filters.iter().any(|f| group.contains(f.as_str()))
 }
 
 /// The settings of the `compare` bench.
@@ -459,11 +542,10 @@ fn main() {
     let service = loopback::Service::start();
     let url = service.url("/health");
     let clients = Clients::new();
-    middleware_no_network(&mut c, &url);
+    let chains = Stubbed::new();
+    middleware_no_network(&mut c, &url, &chains);
     middleware_loopback(&mut c, &runtime, &url, &clients);
-    if selects_e2e() {
-        middleware_paired(&runtime, &url, &clients);
-    }
+    middleware_interleaved(&runtime, &url, &clients, &chains);
     c.final_summary();
     service.stop(&runtime);
 }
