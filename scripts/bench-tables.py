@@ -379,6 +379,8 @@ def integrations_sections(r, paired):
          "`ClientWithMiddleware` with `CircuitBreakerMiddleware` (circuit closed)"),
         ("no_middleware", "`ClientWithMiddleware` with no middleware"),
         ("bare_reqwest", "bare reqwest, for reference"),
+        ("pass_on_middleware", "`ClientWithMiddleware` with a middleware that only passes the "
+         "request on"),
         ("no_middleware_again", "a second `ClientWithMiddleware` with no middleware"),
     ]
     mw_rows, crit, medians, differences = rows("e2e_middleware", mw_labels, "no_middleware")
@@ -398,6 +400,8 @@ def integrations_sections(r, paired):
     mw_rows += [
         difference_row("added by `CircuitBreakerMiddleware` (with − without)",
                        "breaker_middleware", "no_middleware", crit, differences, request),
+        difference_row("added by a middleware that only passes the request on",
+                       "pass_on_middleware", "no_middleware", crit, differences, request),
         difference_row("the method's own error (second client − first, both without middleware)",
                        "no_middleware_again", "no_middleware", crit, differences, request),
     ]

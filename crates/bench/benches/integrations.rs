@@ -264,6 +264,9 @@ struct Clients {
     /// A second client without middleware, for the interleaved rounds only: its difference to
     /// the first is what the method reads when there is nothing to find.
     without_again: ClientWithMiddleware,
+    /// A client with a middleware that only passes the request on, for the interleaved rounds
+    /// only: what any middleware adds to a request.
+    pass_on: ClientWithMiddleware,
 }
 
 impl Clients {
@@ -273,6 +276,7 @@ impl Clients {
             without: chain(Vec::new()),
             bare: reqwest::Client::new(),
             without_again: chain(Vec::new()),
+            pass_on: chain(vec![Arc::new(PassOn)]),
         }
     }
 }
@@ -428,7 +432,8 @@ fn report(part: &str, names: &[&str], reference: &str, result: &Interleaved) -> 
 /// The middleware rows again, interleaved (see [`interleave`]): through sum-service on loopback
 /// (`e2e_middleware`, bounded like criterion's end-to-end rows) and through the stubbed chains
 /// (`vs_middleware_no_network`), each with a second client or chain without middleware, whose
-/// difference to the first is the method's own error. Writes the medians and the differences to
+/// difference to the first is the method's own error, and one with a middleware that only passes
+/// the request on. Writes the medians and the differences to
 /// `breaker-bench/middleware.json` in the target directory, for `scripts/bench-tables.py`. In
 /// criterion's `--test` mode, three rounds each and no file.
 fn middleware_interleaved(runtime: &Runtime, url: &Url, clients: &Clients, chains: &Stubbed) {
@@ -456,12 +461,14 @@ fn middleware_interleaved(runtime: &Runtime, url: &Url, clients: &Clients, chain
             "no_middleware",
             "bare_reqwest",
             "no_middleware_again",
+            "pass_on_middleware",
         ];
-        let calls: [&dyn Fn(); 4] = [
+        let calls: [&dyn Fn(); 5] = [
             &|| runtime.block_on(through(&clients.with, url)),
             &|| runtime.block_on(through(&clients.without, url)),
             &|| runtime.block_on(bare(&clients.bare, url)),
             &|| runtime.block_on(through(&clients.without_again, url)),
+            &|| runtime.block_on(through(&clients.pass_on, url)),
         ];
         let bounds = bounds(Duration::from_millis(500), Duration::from_secs(3), 100_000);
         let result = interleave(&calls, 1, &bounds);
