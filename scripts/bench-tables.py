@@ -5,10 +5,14 @@ Reads criterion's results (target/criterion/**/new/benchmark.json and estimates.
 groups `vs_*` and `e2e_*` written by `cargo bench -p breaker-bench`) and the allocation counts
 (target/breaker-bench/alloc.json, written by the `alloc` bench), and prints the tables as
 Markdown. With --write FILE, replaces the part of FILE between the markers
-`<!-- tables:begin -->` and `<!-- tables:end -->` instead. Standard library only.
+`<!-- tables:begin -->` and `<!-- tables:end -->` (the comparison) and, if FILE has them, between
+`<!-- integrations:begin -->` and `<!-- integrations:end -->` (the integrations) instead.
+`--section comparison` or `--section integrations` prints or writes one part only, for a run of
+one bench binary (`integrations` is `cargo bench -p breaker-bench --bench integrations`).
+Standard library only.
 
 Every time is criterion's median estimate. A ratio is ours divided by the best (lowest) peer of
-the same row, in the same run.
+the same row, in the same run; for the integrations, ours divided by tower-resilience's layer.
 """
 
 import argparse
@@ -29,7 +33,12 @@ HEADERS = {
     "breaker_2_0_2": "breaker 2.0.2",
     "tower_resilience": "tower-resilience 0.14",
 }
-BEGIN, END = "<!-- tables:begin -->", "<!-- tables:end -->"
+# The groups of the `integrations` bench.
+INTEGRATION_GROUPS = ("vs_tower_", "vs_registry_", "vs_middleware_", "e2e_middleware")
+MARKERS = {
+    "comparison": ("<!-- tables:begin -->", "<!-- tables:end -->"),
+    "integrations": ("<!-- integrations:begin -->", "<!-- integrations:end -->"),
+}
 
 
 def target_dir():
@@ -48,6 +57,12 @@ def load_criterion(criterion_dir):
         key = (group, meta.get("function_id") or "", meta.get("value_str") or "")
         results[key] = estimates["median"]["point_estimate"]
     return results
+
+
+def load_json(name):
+    """A file the benches write to target/breaker-bench, or None."""
+    path = target_dir() / "breaker-bench" / name
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def ns(value):
@@ -286,10 +301,179 @@ def e2e_section(r):
     ])
 
 
-def render():
+def verdict(met):
+    return "met" if met else "**not met**"
+
+
+def share(part, whole):
+    """`part / whole` as a percentage, and as one in N when positive."""
+    fraction = part / whole
+    if fraction <= 0:
+        return f"−{-fraction * 100:.2f} % (below this run's noise: none measurable)"
+    return f"{fraction * 100:.2f} % (1/{1 / fraction:,.0f})".replace(",", " ")
+
+
+def percent(fraction):
+    return f"{fraction * 100:+.2f} %".replace("-", "−")
+
+
+def signed_ns(value):
+    return ns(value) if value >= 0 else f"−{ns(-value)}"
+
+
+def integrations_sections(r, paired):
+    verdicts = []
+
+    def rounds(group):
+        n = (paired or {}).get(group, {}).get("rounds")
+        return "no" if n is None else f"{n:,}".replace(",", " ")
+
+    tower_rows = []
+    for label, group, target in [("closed success", "vs_tower_closed", 0.10),
+                                 ("open rejection", "vs_tower_open", 0.25)]:
+        ours = r.get((group, "ours", ""))
+        theirs = r.get((group, "tower_resilience", ""))
+        bare = r.get((group, "service_fn", ""))
+        rel = ours / theirs if ours is not None and theirs else None
+        tower_rows.append([label, ns(ours), ns(theirs), ns(bare),
+                           ns(ours - bare) if ours is not None and bare is not None else "–",
+                           "–" if rel is None else f"{rel:.3f}"])
+        verdicts.append((f"tower layer, {label}", f"≤ {target:.2f} of tower-resilience 0.14",
+                         "–" if rel is None else f"{rel:.3f} ({ns(ours)} against {ns(theirs)})",
+                         verdict(rel is not None and rel <= target)))
+
+    registry_rows = []
+    for label, group, function in [
+        ("one thread", "vs_registry_get", "ours"),
+        ("two threads, one registry, the same key", "vs_registry_get_two_threads", "same_key"),
+        ("two threads, one registry, a key each", "vs_registry_get_two_threads", "own_key"),
+    ]:
+        value = r.get((group, function, ""))
+        registry_rows.append([label, ns(value)])
+        verdicts.append((f"`Registry<String>::get`, known key, {label}", "≤ 20 ns",
+                         ns(value), verdict(value is not None and value <= 20)))
+    for label, group, function in [
+        ("for reference: hashing the key alone (`RandomState`), one thread", "vs_registry_get",
+         "hash_key"),
+        ("for reference: cloning and dropping a breaker handle, one thread", "vs_registry_get",
+         "clone_handle"),
+        ("for reference: cloning and dropping one breaker handle, two threads",
+         "vs_registry_get_two_threads", "clone_handle"),
+    ]:
+        registry_rows.append([label, ns(r.get((group, function, "")))])
+
+    def rows(group, labels, reference):
+        """Criterion's median and the interleaved rounds' median of each call, then each
+        difference to `reference`: criterion's (the rows measured apart) and the interleaved
+        rounds' (the median of the differences within a round)."""
+        part = paired.get(group, {})
+        medians, differences = part.get("median_ns", {}), part.get("difference_ns", {})
+        crit = {name: r.get((group, name, "")) for name, _ in labels}
+        out = [[label, ns(crit[name]), ns(medians.get(name))] for name, label in labels
+               if crit[name] is not None or name in medians]
+        return out, crit, medians, differences
+
+    paired = paired or {}
+    mw_labels = [
+        ("breaker_middleware",
+         "`ClientWithMiddleware` with `CircuitBreakerMiddleware` (circuit closed)"),
+        ("no_middleware", "`ClientWithMiddleware` with no middleware"),
+        ("bare_reqwest", "bare reqwest, for reference"),
+        ("pass_on_middleware", "`ClientWithMiddleware` with a middleware that only passes the "
+         "request on"),
+        ("no_middleware_again", "a second `ClientWithMiddleware` with no middleware"),
+    ]
+    mw_rows, crit, medians, differences = rows("e2e_middleware", mw_labels, "no_middleware")
+    request = medians.get("no_middleware") or crit.get("no_middleware")
+
+    def difference_row(label, name, reference, crit, differences, base):
+        apart = "–"
+        if crit.get(name) is not None and crit.get(reference):
+            d = crit[name] - crit[reference]
+            apart = f"{signed_ns(d)} ({percent(d / crit[reference])})"
+        d = differences.get(name)
+        within = "–" if d is None else signed_ns(d)
+        if d is not None and base:
+            within += f" ({percent(d / base)})"
+        return [label, apart, within]
+
+    mw_rows += [
+        difference_row("added by `CircuitBreakerMiddleware` (with − without)",
+                       "breaker_middleware", "no_middleware", crit, differences, request),
+        difference_row("added by a middleware that only passes the request on",
+                       "pass_on_middleware", "no_middleware", crit, differences, request),
+        difference_row("the method's own error (second client − first, both without middleware)",
+                       "no_middleware_again", "no_middleware", crit, differences, request),
+    ]
+    added = differences.get("breaker_middleware")
+    if added is not None and request:
+        verdicts.append(("reqwest middleware: added time on a loopback request",
+                         "≤ 1 % of the request", share(added, request),
+                         verdict(added <= 0.01 * request)))
+
+    stub_labels = [
+        ("breaker_middleware", "with `CircuitBreakerMiddleware`"),
+        ("pass_on_middleware",
+         "with a middleware that only passes the request on (`next.run(request, extensions)`)"),
+        ("no_middleware", "the stub alone"),
+        ("no_middleware_again", "a second chain of the stub alone"),
+    ]
+    stub_rows, scrit, smedians, sdifferences = rows("vs_middleware_no_network", stub_labels,
+                                                    "no_middleware")
+    stub_rows += [
+        difference_row("added by `CircuitBreakerMiddleware` (with − stub alone)",
+                       "breaker_middleware", "no_middleware", scrit, sdifferences, None),
+        difference_row("added by a middleware that only passes the request on",
+                       "pass_on_middleware", "no_middleware", scrit, sdifferences, None),
+        difference_row("the method's own error (second chain − first)",
+                       "no_middleware_again", "no_middleware", scrit, sdifferences, None),
+    ]
+    own = sdifferences.get("breaker_middleware")
+    if own is not None and request:
+        verdicts.append(("reqwest middleware: its own time, without the network",
+                         "≤ 1 % of the loopback request", share(own, request),
+                         verdict(own <= 0.01 * request)))
+
+    return "\n\n".join([
+        "### The integrations' targets, on this run",
+        table(["measure", "target", "ours", "verdict"], verdicts),
+        "### The tower layer, per call (median; `poll_ready`, `call` and one poll of the "
+        "response, around the same always-ready `tower::service_fn`)",
+        table(["per call", "`breaker::tower::CircuitBreakerLayer` (ours)",
+               "tower-resilience 0.14", "bare `service_fn`", "ours − bare", "ours / theirs"],
+              tower_rows),
+        "### `Registry<String>::get` on a key it holds (median per lookup, 64 keys held, "
+        "the breaker returned and dropped)",
+        table(["lookup", "time"], registry_rows),
+        "### reqwest-middleware: one `GET /health` to sum-service on 127.0.0.1 (median latency)",
+        "Criterion measures each client on its own, for seconds, and a difference between two "
+        "of its rows is also a difference between the machine's load in those seconds. The "
+        "interleaved rounds (one request by each client a round, the order rotating, "
+        f"{rounds('e2e_middleware')} rounds) meet every client with the same load; a difference "
+        "there is the median of the differences within a round, and the second client without "
+        "middleware shows the method's own error.",
+        table(["client", "criterion", "interleaved rounds"], mw_rows),
+        "The same chains ended by a stub middleware that answers `200 OK` at once, without "
+        "the network (median per request, its future polled once; "
+        f"{rounds('vs_middleware_no_network')} interleaved rounds):",
+        table(["chain", "criterion", "interleaved rounds"], stub_rows),
+    ])
+
+
+def render(section, alone=False):
+    """The tables of one part; `alone` when that part was asked for by itself."""
     r = load_criterion(target_dir() / "criterion")
-    alloc_path = target_dir() / "breaker-bench" / "alloc.json"
-    alloc = json.loads(alloc_path.read_text()) if alloc_path.exists() else None
+    if section == "integrations":
+        if not any(group.startswith(INTEGRATION_GROUPS) for group, _, _ in r):
+            missing = "no results: run `cargo bench -p breaker-bench --bench integrations` first"
+            if alone:
+                sys.exit(missing)
+            return f"_{missing[0].upper()}{missing[1:]}._\n"
+        return "\n\n".join([
+            "Machine: " + "; ".join(line.removeprefix("- ") for line in machine()) + ".",
+            integrations_sections(r, load_json("middleware.json")),
+        ]) + "\n"
+    alloc = load_json("alloc.json")
     if not r and alloc is None:
         sys.exit("no results: run `make bench` (or `cargo bench -p breaker-bench`) first")
     verdicts = []
@@ -311,23 +495,37 @@ def render():
     return "\n\n".join(sections) + "\n"
 
 
+def write(path, section, tables):
+    begin, end = MARKERS[section]
+    text = path.read_text()
+    if begin not in text or end not in text:
+        return False
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{tables}{end}{tail}")
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", metavar="FILE",
-                        help=f"replace the text between {BEGIN} and {END} in FILE")
+                        help="replace the text between each part's markers in FILE")
+    parser.add_argument("--section", choices=sorted(MARKERS),
+                        help="only this part (default: both)")
     args = parser.parse_args()
-    tables = render()
+    sections = [args.section] if args.section else ["comparison", "integrations"]
     if not args.write:
-        sys.stdout.write(tables)
+        sys.stdout.write("\n".join(render(section, args.section is not None)
+                                   for section in sections))
         return
     path = Path(args.write)
-    text = path.read_text()
-    if BEGIN not in text or END not in text:
-        sys.exit(f"{path}: the markers {BEGIN} and {END} are missing")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{BEGIN}\n{tables}{END}{tail}")
-    print(f"tables written to {path}")
+    for section in sections:
+        begin, end = MARKERS[section]
+        if args.section is None and section == "integrations" and begin not in path.read_text():
+            continue
+        if not write(path, section, render(section, args.section is not None)):
+            sys.exit(f"{path}: the markers {begin} and {end} are missing")
+        print(f"{section} tables written to {path}")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,10 @@
 //! the service is stopped when the run ends. The client runs on a current-thread Tokio runtime on
 //! the bench thread; the service has one worker, so each side has a core of the two.
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::mpsc;
-use std::thread;
+mod loopback;
+
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use breaker::CircuitBreaker;
 use breaker::http::BreakerClient;
 use criterion::Criterion;
@@ -24,48 +22,6 @@ use tokio::runtime::Runtime;
 
 /// Requests in flight at once in the throughput runs (the lanes of [`four_lanes`]).
 const IN_FLIGHT: u64 = 4;
-
-/// sum-service on its own thread and actix system, on an ephemeral loopback port.
-struct Service {
-    address: SocketAddr,
-    handle: ServerHandle,
-    thread: thread::JoinHandle<()>,
-}
-
-impl Service {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let address = listener.local_addr().expect("the bound address");
-        let (send, receive) = mpsc::channel();
-        let thread = thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let settings = sum_service::Settings {
-                    workers: 1,
-                    log: sum_service::RequestLog::Off,
-                    shutdown_timeout: Duration::from_secs(1),
-                    ..sum_service::Settings::default()
-                };
-                let server = sum_service::run_with(listener, settings).expect("start the service");
-                send.send(server.handle()).expect("hand the server over");
-                // The run ends with `ServerHandle::stop`.
-                let _ = server.await;
-            });
-        });
-        let handle = receive.recv().expect("the service started");
-        Self {
-            address,
-            handle,
-            thread,
-        }
-    }
-
-    fn stop(self, runtime: &Runtime) {
-        runtime.block_on(self.handle.stop(true));
-        self.thread
-            .join()
-            .expect("the service thread ended cleanly");
-    }
-}
 
 fn health(url: &Url) -> Request {
     Request::new(Method::GET, url.clone())
@@ -167,10 +123,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    let service = Service::start();
-    let url: Url = format!("http://{}/health", service.address)
-        .parse()
-        .expect("a valid URL");
+    let service = loopback::Service::start();
+    let url = service.url("/health");
 
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
