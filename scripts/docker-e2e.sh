@@ -73,10 +73,11 @@ CIRCUIT OPEN: Please wait S seconds to try again.
 Service unavailable, please try again later.
 
 Summary: 16 requests: 12 forwarded (4 succeeded, 8 failed), 4 rejected.
+Rules: more than 3 failures in 1 s.
 State changes:
-closed -> open
-open -> closed
-closed -> open
+closed -> open  (failure_count)
+open -> closed  (window_emptied)
+closed -> open  (failure_count)
 EOF
 )"
 
