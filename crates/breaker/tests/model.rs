@@ -13,13 +13,20 @@
 //! A second property covers the bucketed mode (T above
 //! [`EXACT_MAX_THRESHOLD`](breaker::window::EXACT_MAX_THRESHOLD)), which is exact only to a
 //! bucket: there, the model gives the bounds the `window` module documents, not one answer.
+//!
+//! A third covers everything else: a model of every trip rule (count, failure rate, consecutive
+//! failures, slow calls), of probing and of manual control (`force_open`, `force_closed`,
+//! `reset`, `open_for`), run against breakers of random configurations. After every step the
+//! state, the failures in the window, the answer to a request for a permit (a call, a probe, or
+//! a rejection with its exact `retry_after` and whether it is forced) and every state change
+//! (from, to, at, reason) must agree.
 
 mod support;
 
 use std::time::Duration;
 
 use breaker::window::{BUCKETS, EXACT_MAX_THRESHOLD};
-use breaker::{Outcome, Permit, State};
+use breaker::{Builder, CircuitBreaker, Outcome, Permit, Probing, Reason, State};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use support::Timeline;
@@ -596,4 +603,949 @@ fn bucketed_bounds_hold_across_one_open_period() {
         "one trip, one close: {:?}",
         tl.changes()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every rule, probing and manual control.
+//
+// A second reference model, as naive as the first: every failure stamp and every counted call
+// in a `Vec`, the phase as a plain enum, and each sentence of the contract applied literally,
+// eagerly, at the instant it speaks of. The breaker does the same work lazily (an open period
+// ends when somebody next looks), so agreeing on every step, changes and their instants
+// included, is what shows that the laziness cannot be seen.
+//
+// - count rule: more than T failures stamped in `(now - W, now]`; a trip lasts until they fall
+//   back to T (the (T + 1)-th latest stamp plus W), and failures recorded while open lengthen
+//   it the same way.
+// - failure rate: the rule counts in 16 buckets of `floor(W / 16)` ns (for W under 16 ns, W
+//   buckets of 1 ns), as `Builder::failure_rate` documents. The model applies that bucket rule
+//   exactly: a call stamped `t` counts at `now` while `floor(now / width) < floor(t / width) +
+//   buckets`. It fires, on a success as on a failure, when at least `min_calls` calls count and
+//   `failures / calls >= ratio`.
+// - consecutive failures: a counter; a failure adds one, a success sets it to zero, an ignored
+//   outcome leaves it, and it starts again from zero at every trip and every close.
+// - slow calls: a success ending more than the threshold after its permit was taken (whatever
+//   the state it was taken in) is a failure, for every rule and for a probe.
+// - window recovery: a trip by the count rule lasts until the window falls back to T; any
+//   other trip lasts W (or longer, if the count rule keeps it open); it closes with
+//   `WindowEmptied` if the count rule held it open just before, else `OpenTimeElapsed`.
+// - probing: open for backoff step k (`min(open_time * multiplier^k, cap)`, step 0 for a trip
+//   from closed), then half-open: at most P probes in flight plus successes; P successes close
+//   and forget every outcome; a failed probe, or one still running at its start plus the probe
+//   timeout, reopens for the next step at that instant; a dropped or ignored probe frees its
+//   place; a probe of a half-open period that is over changes nothing. Probe outcomes are not
+//   counted by the rules.
+// - manual control: `force_open` and `force_closed` hold until `reset`; `reset` closes and
+//   forgets every outcome; `open_for(d)` opens until at least `now + d`, never shortening.
+//
+// Each call's outcome reaches the rules in every state (late outcomes are never lost); only a
+// closed circuit trips.
+//
+// Known deviations: three places where the library does not do what the contract says, each
+// shown by an ignored test of its own in `tests/rules.rs`. With `known` set, the model
+// reproduces them, narrowly, where they show, so that everything else is still checked on every
+// run; the ignored property `every_rule_matches_the_contract` holds the library to the contract
+// alone, and passes once they are fixed.
+//
+// (a) slow call while forced closed: a permit taken while forced closed is not timed, so a slow
+//     success is recorded as a success (in the window, the rules and metrics), even after a
+//     reset.
+// (b) close reason: the close of an open period under window recovery is reported as
+//     `WindowEmptied` instead of `OpenTimeElapsed` when a failure stamped at or after its end
+//     is already in the window when the close is noticed.
+// (c) streak at an unnoticed close: the consecutive-failures streak is ended when the close of
+//     an open period (window recovery) is noticed, not at its instant. An outcome recorded
+//     after the end, before anybody looked, meets the streak from before the close (so the
+//     circuit can trip on fewer than n failures after the close), and is then forgotten with it.
+// ---------------------------------------------------------------------------------------------
+
+/// Probing, as drawn: the backoff multiplier is `multiplier / 2` (1, 1.5, 2 or 3), so that the
+/// model can work it out in whole numbers.
+#[derive(Debug, Clone)]
+struct ProbeConfig {
+    probes: u32,
+    open_time: u64,
+    multiplier_halves: u32,
+    cap: u64,
+    timeout: u64,
+}
+
+impl ProbeConfig {
+    /// Backoff step `level`: `min(floor(open_time × multiplier^level), cap)`.
+    fn step(&self, level: u32) -> u64 {
+        let (num_step, den_step) = match self.multiplier_halves {
+            2 => return self.open_time.min(self.cap),
+            3 => (3u128, 2u128),
+            4 => (2, 1),
+            6 => (3, 1),
+            other => unreachable!("multiplier {other} / 2"),
+        };
+        let (mut num, mut den) = (u128::from(self.open_time), 1u128);
+        for _ in 0..level {
+            num *= num_step;
+            den *= den_step;
+            if num / den >= u128::from(self.cap) {
+                return self.cap;
+            }
+        }
+        (num / den) as u64
+    }
+}
+
+/// A breaker's configuration, as drawn.
+#[derive(Debug, Clone)]
+struct Setup {
+    w: u64,
+    count: Option<u32>,
+    rate: Option<(f64, u32)>,
+    consecutive: Option<u32>,
+    slow: Option<u64>,
+    probing: Option<ProbeConfig>,
+}
+
+impl Setup {
+    fn builder(&self) -> Builder {
+        let mut b = CircuitBreaker::builder().window(Duration::from_nanos(self.w));
+        if let Some(t) = self.count {
+            b = b.error_threshold(t);
+        }
+        if let Some((ratio, min_calls)) = self.rate {
+            b = b.failure_rate(ratio, min_calls);
+        }
+        if let Some(n) = self.consecutive {
+            b = b.consecutive_failures(n);
+        }
+        if let Some(slow) = self.slow {
+            b = b.slow_call(Duration::from_nanos(slow));
+        }
+        if let Some(p) = &self.probing {
+            b = b.probing(
+                Probing::new(p.probes)
+                    .open_time(Duration::from_nanos(p.open_time))
+                    .backoff(
+                        f64::from(p.multiplier_halves) / 2.0,
+                        Duration::from_nanos(p.cap),
+                    )
+                    .probe_timeout(Duration::from_nanos(p.timeout)),
+            );
+        }
+        b
+    }
+
+    /// The rate rule's buckets: how many, and how wide.
+    fn buckets(&self) -> (u64, u64) {
+        let len = self.w.min(16);
+        (len, (self.w / len).max(1))
+    }
+}
+
+/// What the model's phase carries.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Closed,
+    /// Rejecting until `until`; `level` is the backoff step with probing.
+    Open {
+        until: u64,
+        level: u32,
+    },
+    /// The probes in flight are (id, start).
+    HalfOpen {
+        level: u32,
+        successes: u32,
+        probes: Vec<(u64, u64)>,
+    },
+    ForcedOpen,
+    ForcedClosed,
+}
+
+impl Phase {
+    fn state(&self) -> State {
+        match self {
+            Phase::Closed => State::Closed,
+            Phase::Open { .. } => State::Open,
+            Phase::HalfOpen { .. } => State::HalfOpen,
+            Phase::ForcedOpen => State::ForcedOpen,
+            Phase::ForcedClosed => State::ForcedClosed,
+        }
+    }
+}
+
+/// The answer to a request for a permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admitted {
+    Call,
+    Probe,
+    Rejected { retry_after: Duration, forced: bool },
+}
+
+/// What the model remembers of a permit.
+#[derive(Debug, Clone, Copy)]
+enum Ticket {
+    /// `timed`: whether the slow-call rule applies to it.
+    Call {
+        start: u64,
+        timed: bool,
+    },
+    Probe {
+        id: u64,
+        start: u64,
+    },
+}
+
+type Change = (State, State, Duration, Reason);
+
+/// The reference model of every rule.
+#[derive(Debug)]
+struct RulesModel {
+    cfg: Setup,
+    /// Whether to reproduce the library's known deviations from the contract, (a) to (c).
+    known: bool,
+    now: u64,
+    phase: Phase,
+    /// The failures the count rule has seen since it last forgot, oldest first.
+    failures: Vec<u64>,
+    /// The calls the rate rule has seen since it last forgot: (stamp, failed).
+    calls: Vec<(u64, bool)>,
+    streak: u32,
+    next_probe: u64,
+    changes: Vec<Change>,
+}
+
+impl RulesModel {
+    fn new(cfg: Setup, known: bool) -> Self {
+        Self {
+            cfg,
+            known,
+            now: 0,
+            phase: Phase::Closed,
+            failures: Vec::new(),
+            calls: Vec::new(),
+            streak: 0,
+            next_probe: 0,
+            changes: Vec::new(),
+        }
+    }
+
+    fn probing(&self) -> Option<&ProbeConfig> {
+        self.cfg.probing.as_ref()
+    }
+
+    // --- the rules ---------------------------------------------------------------------------
+
+    /// Failures stamped in `(at - W, at]`.
+    fn count_at(&self, at: u64) -> usize {
+        self.failures
+            .iter()
+            .filter(|&&s| s <= at && at < s + self.cfg.w)
+            .count()
+    }
+
+    fn count_over_at(&self, at: u64) -> bool {
+        self.cfg
+            .count
+            .is_some_and(|t| self.count_at(at) > t as usize)
+    }
+
+    /// With more than T failures in the window now: when they fall back to T.
+    fn count_end(&self) -> u64 {
+        let t = self.cfg.count.expect("the count rule") as usize;
+        self.failures[self.failures.len() - 1 - t] + self.cfg.w
+    }
+
+    /// The rate rule's (successes, failures) now, by its bucket rule.
+    fn rate_counts(&self) -> (u64, u64) {
+        let (len, width) = self.cfg.buckets();
+        let now = self.now;
+        let counts = |s: u64| s <= now && now / width < s / width + len;
+        let (mut ok, mut failed) = (0, 0);
+        for &(_, failed_call) in self.calls.iter().filter(|&&(s, _)| counts(s)) {
+            if failed_call {
+                failed += 1;
+            } else {
+                ok += 1;
+            }
+        }
+        (ok, failed)
+    }
+
+    fn rate_fires(&self) -> bool {
+        let Some((ratio, min_calls)) = self.cfg.rate else {
+            return false;
+        };
+        let (ok, failed) = self.rate_counts();
+        let calls = ok + failed;
+        calls >= u64::from(min_calls) && failed as f64 / calls as f64 >= ratio
+    }
+
+    fn forget_outcomes(&mut self) {
+        self.failures.clear();
+        self.calls.clear();
+        self.streak = 0;
+    }
+
+    // --- moving the phase --------------------------------------------------------------------
+
+    fn go(&mut self, to: Phase, at: u64, reason: Reason) {
+        self.changes.push((
+            self.phase.state(),
+            to.state(),
+            Duration::from_nanos(at),
+            reason,
+        ));
+        if to == Phase::Closed {
+            self.streak = 0;
+        }
+        self.phase = to;
+    }
+
+    /// Half-open to open at `at`, for the step after `level`.
+    fn reopen(&mut self, level: u32, at: u64, reason: Reason) {
+        let step = self.probing().expect("probing").step(level + 1);
+        let open = Phase::Open {
+            until: at + step,
+            level: level + 1,
+        };
+        self.go(open, at, reason);
+    }
+
+    /// Whatever the passing of time has done by now, each at its own instant.
+    fn catch_up(&mut self) {
+        loop {
+            match self.phase {
+                Phase::Open { until, level } if until <= self.now => {
+                    if self.probing().is_some() {
+                        let half = Phase::HalfOpen {
+                            level,
+                            successes: 0,
+                            probes: Vec::new(),
+                        };
+                        self.go(half, until, Reason::OpenTimeElapsed);
+                    } else {
+                        assert!(
+                            !self.count_over_at(until),
+                            "model: an open period ends with the window over T"
+                        );
+                        let why = if self.count_over_at(until - 1) {
+                            Reason::WindowEmptied
+                        } else {
+                            Reason::OpenTimeElapsed
+                        };
+                        self.go(Phase::Closed, until, why);
+                        return;
+                    }
+                }
+                Phase::HalfOpen {
+                    level, ref probes, ..
+                } => {
+                    let timeout = self.probing().expect("probing").timeout;
+                    match probes.iter().map(|&(_, s)| s + timeout).min() {
+                        Some(deadline) if deadline <= self.now => {
+                            self.reopen(level, deadline, Reason::ProbeTimedOut);
+                        }
+                        _ => return,
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn trip(&mut self, reason: Reason) {
+        let until = match (self.probing(), reason) {
+            (Some(p), _) => self.now + p.step(0),
+            (None, Reason::FailureCount) => self.count_end(),
+            (None, _) => self.now + self.cfg.w,
+        };
+        self.go(Phase::Open { until, level: 0 }, self.now, reason);
+        self.streak = 0;
+    }
+
+    // --- the public operations ---------------------------------------------------------------
+
+    fn advance(&mut self, by: u64) {
+        self.now += by;
+    }
+
+    fn state(&mut self) -> State {
+        self.catch_up();
+        self.phase.state()
+    }
+
+    fn errors_in_window(&self) -> u32 {
+        let n = match (self.cfg.count, self.cfg.rate) {
+            (Some(t), _) => self.count_at(self.now).min(t as usize + 1) as u64,
+            (None, Some(_)) => self.rate_counts().1,
+            (None, None) => 0,
+        };
+        n as u32
+    }
+
+    fn acquire(&mut self) -> (Admitted, Option<Ticket>) {
+        self.catch_up();
+        let now = self.now;
+        let p = self.cfg.probing.clone();
+        match &mut self.phase {
+            Phase::Closed => (
+                Admitted::Call,
+                Some(Ticket::Call {
+                    start: now,
+                    timed: true,
+                }),
+            ),
+            Phase::ForcedClosed => (
+                Admitted::Call,
+                Some(Ticket::Call {
+                    start: now,
+                    timed: !self.known, // known deviation (a)
+                }),
+            ),
+            Phase::Open { until, .. } => (
+                Admitted::Rejected {
+                    retry_after: Duration::from_nanos(*until - now),
+                    forced: false,
+                },
+                None,
+            ),
+            Phase::ForcedOpen => (
+                Admitted::Rejected {
+                    retry_after: Duration::MAX,
+                    forced: true,
+                },
+                None,
+            ),
+            Phase::HalfOpen {
+                successes, probes, ..
+            } => {
+                let p = p.expect("probing");
+                if probes.len() as u32 + *successes >= p.probes {
+                    let deadline = probes.iter().map(|&(_, s)| s + p.timeout).min();
+                    let deadline = deadline.expect("a place is taken by a probe in flight");
+                    let retry_after = Duration::from_nanos(deadline - now);
+                    (
+                        Admitted::Rejected {
+                            retry_after,
+                            forced: false,
+                        },
+                        None,
+                    )
+                } else {
+                    let id = self.next_probe;
+                    self.next_probe += 1;
+                    probes.push((id, now));
+                    (Admitted::Probe, Some(Ticket::Probe { id, start: now }))
+                }
+            }
+        }
+    }
+
+    fn slow(&self, start: u64) -> bool {
+        self.cfg.slow.is_some_and(|s| self.now - start > s)
+    }
+
+    /// A permit ends with `outcome`, or is dropped untold (`None`).
+    fn finish(&mut self, ticket: Ticket, outcome: Option<Outcome>) {
+        let (was_open, streak) = (matches!(self.phase, Phase::Open { .. }), self.streak);
+        self.catch_up();
+        // Known deviation (c): the breaker notices an open period's end (window recovery) only
+        // when it next looks, and ends the streak then. An outcome recorded after the end,
+        // before anybody looked (in this harness, the outcome of a `Finish` step), meets the
+        // streak from before the close (and may trip on it), and is then forgotten with it.
+        let unnoticed_close = self.known && was_open && self.phase == Phase::Closed;
+        if unnoticed_close {
+            self.streak = streak;
+        }
+        let now = self.now;
+        match ticket {
+            Ticket::Probe { id, start } => {
+                let slow = self.slow(start);
+                let probes_needed = self.probing().map_or(0, |p| p.probes);
+                let Phase::HalfOpen {
+                    level,
+                    successes,
+                    probes,
+                } = &mut self.phase
+                else {
+                    return; // its half-open period is over
+                };
+                let Some(i) = probes.iter().position(|&(p, _)| p == id) else {
+                    return; // likewise
+                };
+                probes.remove(i);
+                let level = *level;
+                match outcome {
+                    Some(Outcome::Success) if !slow => {
+                        *successes += 1;
+                        if *successes >= probes_needed {
+                            self.go(Phase::Closed, now, Reason::ProbesSucceeded);
+                            self.forget_outcomes();
+                        }
+                    }
+                    Some(Outcome::Success | Outcome::Failure) => {
+                        self.reopen(level, now, Reason::ProbeFailed);
+                    }
+                    Some(Outcome::Ignored) | None => {}
+                }
+            }
+            Ticket::Call { start, timed } => {
+                let outcome = match outcome {
+                    Some(Outcome::Success) if timed && self.slow(start) => Outcome::Failure,
+                    Some(o) => o,
+                    None => Outcome::Ignored, // a dropped permit records nothing
+                };
+                match outcome {
+                    Outcome::Ignored => {}
+                    Outcome::Success => {
+                        self.calls.push((now, false));
+                        self.streak = 0;
+                        if self.phase == Phase::Closed && self.rate_fires() {
+                            self.trip(Reason::FailureRate);
+                        }
+                    }
+                    Outcome::Failure => {
+                        self.failures.push(now);
+                        self.calls.push((now, true));
+                        self.streak += 1;
+                        let reason = if self.count_over_at(now) {
+                            Some(Reason::FailureCount)
+                        } else if self.rate_fires() {
+                            Some(Reason::FailureRate)
+                        } else if self.cfg.consecutive.is_some_and(|n| self.streak >= n) {
+                            Some(Reason::ConsecutiveFailures)
+                        } else {
+                            None
+                        };
+                        match (&mut self.phase, reason) {
+                            (Phase::Closed, Some(reason)) => self.trip(reason),
+                            (Phase::Open { .. }, Some(Reason::FailureCount))
+                                if self.cfg.probing.is_none() =>
+                            {
+                                let end = self.count_end();
+                                if let Phase::Open { until, .. } = &mut self.phase {
+                                    *until = (*until).max(end);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                if unnoticed_close && self.phase == Phase::Closed {
+                    self.streak = 0;
+                }
+            }
+        }
+    }
+
+    fn open_for(&mut self, d: u64) {
+        self.catch_up();
+        let until = self.now + d;
+        if d == 0 {
+            return;
+        }
+        match self.phase {
+            Phase::Closed => {
+                self.go(
+                    Phase::Open { until, level: 0 },
+                    self.now,
+                    Reason::RetryAfter,
+                );
+            }
+            Phase::Open {
+                until: ref mut current,
+                ..
+            } => *current = (*current).max(until),
+            Phase::HalfOpen { level, .. } => {
+                self.go(Phase::Open { until, level }, self.now, Reason::RetryAfter);
+            }
+            Phase::ForcedOpen | Phase::ForcedClosed => {}
+        }
+    }
+
+    fn force(&mut self, to: Phase) {
+        self.catch_up();
+        if self.phase != to {
+            self.go(to, self.now, Reason::Forced);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.catch_up();
+        if self.phase != Phase::Closed {
+            self.go(Phase::Closed, self.now, Reason::Reset);
+        }
+        self.forget_outcomes();
+    }
+
+    /// Whether the breaker's change `got`, where the model expected `expected`, is one of the
+    /// library's known deviations (with `known` set).
+    fn known_deviation(&self, got: &Change, expected: &Change) -> bool {
+        let (from, to, at, reason) = *expected;
+        // Known deviation (b): the close of an open period by window recovery is reported as
+        // `WindowEmptied` when a failure stamped at or after its end is in the window, though
+        // the window was not over T just before the end.
+        self.known
+            && (from, to, reason) == (State::Open, State::Closed, Reason::OpenTimeElapsed)
+            && *got == (from, to, at, Reason::WindowEmptied)
+            && self.failures.iter().any(|&s| Duration::from_nanos(s) >= at)
+    }
+
+    /// The instants at which something may happen: an open period's end, a probe's deadline,
+    /// a failure turning W old, a call leaving the rate rule's buckets, a call in flight
+    /// turning slow.
+    fn edges(&self, in_flight: &[Ticket]) -> Vec<u64> {
+        let (len, width) = self.cfg.buckets();
+        let mut edges: Vec<u64> = Vec::new();
+        match &self.phase {
+            Phase::Open { until, .. } => edges.push(*until),
+            Phase::HalfOpen { probes, .. } => {
+                let timeout = self.probing().map_or(0, |p| p.timeout);
+                edges.extend(probes.iter().map(|&(_, s)| s + timeout));
+            }
+            _ => {}
+        }
+        edges.extend(self.failures.iter().map(|&s| s + self.cfg.w));
+        edges.extend(self.calls.iter().map(|&(s, _)| (s / width + len) * width));
+        if let Some(slow) = self.cfg.slow {
+            edges.extend(in_flight.iter().map(|t| match *t {
+                Ticket::Call { start, .. } | Ticket::Probe { start, .. } => start + slow,
+            }));
+        }
+        edges.retain(|&e| e > self.now);
+        edges.sort_unstable();
+        edges.dedup();
+        edges
+    }
+}
+
+/// A clock move, resolved against the model when applied.
+#[derive(Debug, Clone, Copy)]
+enum Move {
+    Zero,
+    One,
+    /// A rate bucket's width, plus this.
+    Bucket(i8),
+    /// W, plus this.
+    Window(i8),
+    /// `raw % (2W + 1)`.
+    Raw(u64),
+    /// To one of the model's [edges](RulesModel::edges) (`pick` chooses which), plus `delta`.
+    ToEdge {
+        pick: usize,
+        delta: i8,
+    },
+}
+
+impl Move {
+    fn nanos(self, m: &RulesModel, in_flight: &[Ticket]) -> u64 {
+        let plus = |base: u64, d: i8| base.saturating_add_signed(i64::from(d));
+        match self {
+            Move::Zero => 0,
+            Move::One => 1,
+            Move::Bucket(d) => plus(m.cfg.buckets().1, d),
+            Move::Window(d) => plus(m.cfg.w, d),
+            Move::Raw(raw) => raw % (2 * m.cfg.w + 1),
+            Move::ToEdge { pick, delta } => {
+                let edges = m.edges(in_flight);
+                if edges.is_empty() {
+                    return 0;
+                }
+                plus(edges[pick % edges.len()], delta).saturating_sub(m.now)
+            }
+        }
+    }
+}
+
+/// One step of a timeline with every rule.
+#[derive(Debug, Clone)]
+enum RuleOp {
+    Advance(Move),
+    /// A call that ends at once (`None`: its permit is dropped), or is rejected.
+    Call(Option<Outcome>),
+    /// A call admitted (or rejected) now, held in flight.
+    Start,
+    /// After `after`, one of the calls in flight ends with `outcome`, or is dropped (`None`).
+    Finish {
+        pick: usize,
+        after: Move,
+        outcome: Option<Outcome>,
+    },
+    ForceOpen,
+    ForceClosed,
+    Reset,
+    OpenFor(Move),
+}
+
+fn a_move() -> impl Strategy<Value = Move> {
+    prop_oneof![
+        1 => Just(Move::Zero),
+        1 => Just(Move::One),
+        1 => (-1i8..=1).prop_map(Move::Bucket),
+        1 => (-1i8..=1).prop_map(Move::Window),
+        2 => any::<u64>().prop_map(Move::Raw),
+        4 => (any::<usize>(), -1i8..=1).prop_map(|(pick, delta)| Move::ToEdge { pick, delta }),
+    ]
+}
+
+/// An outcome, or `None` for a dropped permit: successes as likely as failures here, so that
+/// probes close circuits as often as they reopen them.
+fn rule_outcome() -> impl Strategy<Value = Option<Outcome>> {
+    prop_oneof![
+        4 => Just(Some(Outcome::Success)),
+        4 => Just(Some(Outcome::Failure)),
+        1 => Just(Some(Outcome::Ignored)),
+        1 => Just(None),
+    ]
+}
+
+fn rule_op() -> impl Strategy<Value = RuleOp> {
+    let outcome = rule_outcome;
+    prop_oneof![
+        4 => a_move().prop_map(RuleOp::Advance),
+        6 => outcome().prop_map(RuleOp::Call),
+        2 => Just(RuleOp::Start),
+        3 => (any::<usize>(), a_move(), outcome())
+            .prop_map(|(pick, after, outcome)| RuleOp::Finish { pick, after, outcome }),
+        1 => Just(RuleOp::Reset),
+        1 => a_move().prop_map(RuleOp::OpenFor),
+        // Forcing holds until a reset: drawn less often, so that timelines mostly run free.
+        1 => prop_oneof![Just(RuleOp::ForceOpen), Just(RuleOp::ForceClosed)],
+    ]
+}
+
+/// Which rules a configuration has.
+#[derive(Debug, Clone, Copy)]
+enum RuleSet {
+    Count,
+    Rate,
+    Consecutive,
+    All,
+}
+
+fn rules_config() -> impl Strategy<Value = Setup> {
+    // W: a few nanoseconds (every edge is near, and under 16 ns the rate rule's buckets are
+    // 1 ns), a multiple of 16 (buckets exactly W / 16), or anything up to a few microseconds.
+    let w = prop_oneof![1u64..=40, (1u64..=20).prop_map(|k| 16 * k), 41u64..=5_000];
+    let rules = prop_oneof![
+        Just(RuleSet::Count),
+        Just(RuleSet::Rate),
+        Just(RuleSet::Consecutive),
+        Just(RuleSet::All),
+    ];
+    let ratio = prop_oneof![
+        Just(0.25),
+        Just(1.0 / 3.0),
+        Just(0.5),
+        Just(0.75),
+        Just(1.0)
+    ];
+    (
+        w,
+        rules,
+        0u32..=3,
+        (ratio, 1u32..=5),
+        1u32..=4,
+        proptest::option::of(any::<u64>()),
+        proptest::option::of((
+            1u32..=3,
+            any::<u64>(),
+            prop_oneof![Just(2u32), Just(3), Just(4), Just(6)],
+            1u64..=8,
+            any::<u64>(),
+        )),
+    )
+        .prop_map(|(w, rules, t, rate, n, slow, probing)| {
+            let (count, rate, consecutive) = match rules {
+                RuleSet::Count => (Some(t), None, None),
+                RuleSet::Rate => (None, Some(rate), None),
+                RuleSet::Consecutive => (None, None, Some(n)),
+                RuleSet::All => (Some(t), Some(rate), Some(n)),
+            };
+            let probing = probing.map(|(probes, open, m, cap, timeout)| {
+                let open_time = 1 + open % (2 * w);
+                ProbeConfig {
+                    probes,
+                    open_time,
+                    multiplier_halves: m,
+                    cap: open_time * cap,
+                    timeout: 1 + timeout % (2 * w),
+                }
+            });
+            Setup {
+                w,
+                count,
+                rate,
+                consecutive,
+                slow: slow.map(|s| 1 + s % w),
+                probing,
+            }
+        })
+}
+
+/// What a request for a permit got from the breaker.
+fn admitted(r: &Result<Permit<'_>, breaker::CircuitOpenError>) -> Admitted {
+    match r {
+        Ok(p) if p.is_probe() => Admitted::Probe,
+        Ok(_) => Admitted::Call,
+        Err(e) => Admitted::Rejected {
+            retry_after: e.retry_after(),
+            forced: e.is_forced(),
+        },
+    }
+}
+
+fn end(permit: Permit<'_>, outcome: Option<Outcome>) {
+    match outcome {
+        Some(o) => permit.record(o),
+        None => drop(permit),
+    }
+}
+
+/// Runs `ops` against a breaker built from `cfg` and against the model, checking them after
+/// every step.
+fn run_rules(cfg: &Setup, ops: &[RuleOp], known: bool) -> Result<(), TestCaseError> {
+    let tl = Timeline::with(cfg.builder());
+    let mut m = RulesModel::new(cfg.clone(), known);
+    let mut in_flight: Vec<(Permit<'_>, Ticket)> = Vec::new();
+    let mut seen = 0;
+
+    let advance = |m: &mut RulesModel, d: u64| {
+        tl.advance(Duration::from_nanos(d));
+        m.advance(d);
+    };
+
+    for (i, op) in ops.iter().enumerate() {
+        let tickets: Vec<Ticket> = in_flight.iter().map(|(_, t)| *t).collect();
+        match *op {
+            RuleOp::Advance(mv) => {
+                let d = mv.nanos(&m, &tickets);
+                advance(&mut m, d);
+            }
+            RuleOp::Call(outcome) => {
+                let got = tl.cb.try_acquire();
+                let (expected, ticket) = m.acquire();
+                prop_assert_eq!(admitted(&got), expected, "step {} ({:?}): admission", i, op);
+                if let (Ok(permit), Some(ticket)) = (got, ticket) {
+                    end(permit, outcome);
+                    m.finish(ticket, outcome);
+                }
+            }
+            RuleOp::Start => {
+                let got = tl.cb.try_acquire();
+                let (expected, ticket) = m.acquire();
+                prop_assert_eq!(admitted(&got), expected, "step {} ({:?}): admission", i, op);
+                if let (Ok(permit), Some(ticket)) = (got, ticket) {
+                    if in_flight.len() < MAX_IN_FLIGHT {
+                        in_flight.push((permit, ticket));
+                    } else {
+                        drop(permit);
+                        m.finish(ticket, None);
+                    }
+                }
+            }
+            RuleOp::Finish {
+                pick,
+                after,
+                outcome,
+            } => {
+                let d = after.nanos(&m, &tickets);
+                advance(&mut m, d);
+                if !in_flight.is_empty() {
+                    let (permit, ticket) = in_flight.swap_remove(pick % in_flight.len());
+                    end(permit, outcome);
+                    m.finish(ticket, outcome);
+                }
+            }
+            RuleOp::ForceOpen => {
+                tl.cb.force_open();
+                m.force(Phase::ForcedOpen);
+            }
+            RuleOp::ForceClosed => {
+                tl.cb.force_closed();
+                m.force(Phase::ForcedClosed);
+            }
+            RuleOp::Reset => {
+                tl.cb.reset();
+                m.reset();
+            }
+            RuleOp::OpenFor(mv) => {
+                let d = mv.nanos(&m, &tickets);
+                tl.cb.open_for(Duration::from_nanos(d));
+                m.open_for(d);
+            }
+        }
+
+        // The checks, each of which may be what notices the passing of time.
+        prop_assert_eq!(tl.state(), m.state(), "step {} ({:?}): state", i, op);
+        prop_assert_eq!(
+            tl.cb.errors_in_window(),
+            m.errors_in_window(),
+            "step {} ({:?}): errors_in_window at {} ns",
+            i,
+            op,
+            m.now
+        );
+        let got = tl.cb.try_acquire();
+        let (expected, ticket) = m.acquire();
+        prop_assert_eq!(
+            admitted(&got),
+            expected,
+            "step {} ({:?}): admission at {} ns",
+            i,
+            op,
+            m.now
+        );
+        drop(got); // records nothing, and frees a probe's place
+        if let Some(ticket) = ticket {
+            m.finish(ticket, None);
+        }
+        // The changes made by this step (the earlier ones were checked before).
+        let log = tl.log();
+        prop_assert_eq!(
+            log.len(),
+            m.changes.len(),
+            "step {} ({:?}): state changes at {} ns: {:?}, expected {:?}",
+            i,
+            op,
+            m.now,
+            log,
+            m.changes
+        );
+        for (got, expected) in log.iter().zip(&m.changes).skip(seen) {
+            prop_assert!(
+                got == expected || m.known_deviation(got, expected),
+                "step {} ({:?}): state changes at {} ns: {:?}, expected {:?}",
+                i,
+                op,
+                m.now,
+                log,
+                m.changes
+            );
+        }
+        seen = log.len();
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Every rule, probing, forcing, resetting and `open_for` agree with the model at every
+    /// step of every timeline, the model reproducing the library's known deviations (and
+    /// nothing else) where they show.
+    #[test]
+    fn every_rule_matches_the_model(
+        cfg in rules_config(),
+        ops in proptest::collection::vec(rule_op(), 1..100),
+    ) {
+        run_rules(&cfg, &ops, true)?;
+    }
+
+    /// The same, against the contract alone.
+    #[test]
+    #[ignore = "library bugs: the three deviations the model's `known` flag reproduces"]
+    fn every_rule_matches_the_contract(
+        cfg in rules_config(),
+        ops in proptest::collection::vec(rule_op(), 1..100),
+    ) {
+        run_rules(&cfg, &ops, false)?;
+    }
 }

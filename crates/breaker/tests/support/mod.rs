@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use breaker::{Builder, CircuitBreaker, ManualClock, State, StateChange};
+use breaker::{Builder, CircuitBreaker, ManualClock, Reason, State, StateChange};
 
 /// Milliseconds, for readable timelines.
 pub fn ms(n: u64) -> Duration {
@@ -81,4 +81,29 @@ impl Timeline {
             .map(|c| (c.from, c.to, c.at))
             .collect()
     }
+
+    /// The state changes so far, with their reasons, as (from, to, at, reason).
+    pub fn log(&self) -> Vec<(State, State, Duration, Reason)> {
+        self.changes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| (c.from, c.to, c.at, c.reason))
+            .collect()
+    }
+
+    /// The reasons of the state changes so far, in order.
+    pub fn reasons(&self) -> Vec<Reason> {
+        self.changes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| c.reason)
+            .collect()
+    }
+}
+
+/// Nanoseconds, for timelines measured in them.
+pub fn ns(n: u64) -> Duration {
+    Duration::from_nanos(n)
 }
