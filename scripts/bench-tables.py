@@ -460,6 +460,33 @@ def integrations_sections(r, paired):
     ])
 
 
+RULE_SUBJECTS = [
+    ("ours_count", "breaker (ours): the count rule (T = 3)"),
+    ("ours_failure_rate", "breaker (ours): failure rate 0.5 over >= 100 calls"),
+    ("ours_consecutive", "breaker (ours): 4 consecutive failures"),
+    ("ours_slow_call", "breaker (ours): count rule + slow calls over 1 s"),
+    ("recloser_error_rate", "recloser 1.4: error rate 0.5 over the last 100 calls"),
+    ("failsafe_success_rate", "failsafe 1.3: success rate over W, >= 100 calls"),
+]
+
+
+def rules_section(r):
+    """A closed success under each trip rule, one thread and two sharing one breaker."""
+    rows = []
+    for key, name in RULE_SUBJECTS:
+        one = r.get(("vs_rules_success", key, ""))
+        two = r.get(("vs_rules_success_two_threads", key, ""))
+        growth = f"{two / one:.2f}" if one and two else "–"
+        rows.append([name, ns(one), ns(two), growth])
+    return "\n\n".join([
+        "### A closed success under each trip rule (sync: ours through the permit API, median)",
+        "The failure-rate rule counts successes, so a success writes shared memory: striped "
+        "counters, one stripe per thread. Two threads: each makes the same number of calls on "
+        "one shared breaker; the time is the slower thread's per call.",
+        table(["rule", "one thread", "two threads, one breaker", "two / one"], rows),
+    ])
+
+
 def render(section, alone=False):
     """The tables of one part; `alone` when that part was asked for by itself."""
     r = load_criterion(target_dir() / "criterion")
@@ -481,6 +508,7 @@ def render(section, alone=False):
         "### The machine",
         "\n".join(machine()),
         per_call_section(r, verdicts),
+        rules_section(r),
         failure_section(r),
         growth_section(r),
         alloc_sections(alloc, verdicts),

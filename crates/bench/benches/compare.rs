@@ -1,6 +1,7 @@
 //! `breaker` against its peers, per call, in one run and one harness: a closed success (async and
 //! sync), an open rejection, a failure for T = 3, 100 and 10 000, two threads sharing one breaker,
-//! and the cost of a success as the request rate and the window grow.
+//! the cost of a success as the request rate and the window grow, and a success under each trip
+//! rule (one thread and two).
 //!
 //! The subjects and paths are in `common/mod.rs`; `scripts/bench-tables.py` turns the results
 //! (`target/criterion/vs_*`) into the tables of `BENCHMARKS.md`.
@@ -360,6 +361,75 @@ fn clock_reads(c: &mut Criterion) {
     g.finish();
 }
 
+/// The breakers of the rules rows: ours with each rule alone, and the peers that have a
+/// failure-rate rule, each at a rate of 0.5 over at least 100 calls in W.
+fn rule_subjects() -> Vec<(&'static str, Box<dyn Fn(Outcome) -> bool + Send + Sync>)> {
+    use failsafe::failure_policy::success_rate_over_time_window;
+    let with = |b: breaker::Builder| b.window(WINDOW).build().expect("a valid breaker");
+    let count = with(breaker::CircuitBreaker::builder().error_threshold(THRESHOLD));
+    let rate = with(breaker::CircuitBreaker::builder().failure_rate(0.5, 100));
+    let streak = with(breaker::CircuitBreaker::builder().consecutive_failures(THRESHOLD + 1));
+    let slow = with(
+        breaker::CircuitBreaker::builder()
+            .error_threshold(THRESHOLD)
+            .slow_call(Duration::from_secs(1)),
+    );
+    let recloser = recloser::Recloser::custom()
+        .error_rate(0.5)
+        .closed_len(100)
+        .open_wait(WINDOW)
+        .build();
+    let failsafe = failsafe::Config::new()
+        .failure_policy(success_rate_over_time_window(
+            0.5,
+            100,
+            WINDOW,
+            failsafe::backoff::constant(WINDOW),
+        ))
+        .build();
+    vec![
+        ("ours_count", Box::new(move |o| ours_sync(&count, o))),
+        ("ours_failure_rate", Box::new(move |o| ours_sync(&rate, o))),
+        ("ours_consecutive", Box::new(move |o| ours_sync(&streak, o))),
+        ("ours_slow_call", Box::new(move |o| ours_sync(&slow, o))),
+        (
+            "recloser_error_rate",
+            Box::new(move |o| !matches!(recloser.call(|| o), Err(recloser::Error::Rejected))),
+        ),
+        (
+            "failsafe_success_rate",
+            Box::new(move |o| {
+                let call = failsafe::CircuitBreaker::call(&failsafe, || o);
+                !matches!(call, Err(failsafe::Error::Rejected))
+            }),
+        ),
+    ]
+}
+
+/// A closed success under each rule, sync (ours: the permit API), on one thread and on two
+/// sharing one breaker: the failure-rate rule writes shared memory on a success, striped.
+fn rules(c: &mut Criterion) {
+    let mut g = c.benchmark_group("vs_rules_success");
+    for (name, call) in rule_subjects() {
+        g.bench_function(name, |b| b.iter(|| black_box(call(ok()))));
+    }
+    g.finish();
+    let mut g = c.benchmark_group("vs_rules_success_two_threads");
+    for (name, call) in rule_subjects() {
+        let call = &call;
+        g.bench_function(name, |b| {
+            b.iter_custom(|n| {
+                on_two_threads(n, || {
+                    || {
+                        black_box(call(ok()));
+                    }
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
 /// Short runs: the whole comparison has to fit in a few minutes on two cores.
 fn config() -> Criterion {
     Criterion::default()
@@ -372,6 +442,6 @@ criterion_group! {
     name = benches;
     config = config();
     targets = closed_success, open_rejection, record_failure, two_threads, success_growth,
-        clock_reads
+        clock_reads, rules
 }
 criterion_main!(benches);

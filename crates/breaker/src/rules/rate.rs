@@ -103,11 +103,22 @@ impl FailureRate {
         std::mem::size_of_val(&*self.stripes)
     }
 
+    /// The place of bucket `index` in a stripe: a mask in the usual case of [`BUCKETS`]
+    /// buckets, a division only for a window under 16 ns.
+    #[inline]
+    fn place(&self, index: u64) -> usize {
+        if self.len == BUCKETS as u64 {
+            (index % BUCKETS as u64) as usize
+        } else {
+            (index % self.len) as usize
+        }
+    }
+
     /// Records a failure (or a success) at `now`: whether the rule fires.
     pub(crate) fn record(&self, failed: bool, now: u64) -> bool {
         let index = now / self.width;
         let stripe = &self.stripes[my_stripe()];
-        let slot = (index % self.len) as usize;
+        let slot = self.place(index);
         let ring = self.len as u32;
         if failed {
             tagged::bump(&stripe.failures[slot], index, ring);
@@ -137,7 +148,7 @@ impl FailureRate {
         let (mut successes, mut failures) = (0u64, 0u64);
         for stripe in &self.stripes[..] {
             for k in first..=current {
-                let slot = (k % self.len) as usize;
+                let slot = self.place(k);
                 successes = successes.saturating_add(tagged::read(&stripe.successes[slot], k));
                 failures = failures.saturating_add(tagged::read(&stripe.failures[slot], k));
             }
@@ -204,6 +215,14 @@ mod tests {
         r.clear();
         assert_eq!(r.totals(0), (0, 0));
         assert!(!r.record(false, 1));
+    }
+
+    #[test]
+    fn a_window_under_16_ns_still_never_counts_a_call_past_w() {
+        let r = FailureRate::new(1.0, 1, 10); // ten buckets of 1 ns
+        r.record(true, 5);
+        assert_eq!(r.totals(14), (0, 1));
+        assert_eq!(r.totals(15), (0, 0));
     }
 
     #[test]
