@@ -866,3 +866,138 @@ fn every_change_says_why_it_happened() {
         assert!(seen.contains(&reason), "no timeline for {reason:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Known library bugs: each test shows one, and is ignored until it is fixed
+// ---------------------------------------------------------------------------------------------
+
+/// A call admitted while forced closed is still a call: when it succeeds more than the
+/// slow-call threshold after its permit was taken, it is a failure, in the window while forced
+/// closed and for every rule once the circuit is back to automatic.
+#[test]
+#[ignore = "library bug: permits taken while forced closed are not timed for the slow-call rule"]
+fn a_slow_success_of_a_call_admitted_while_forced_closed_is_a_failure() {
+    // Counted in the window while forced closed.
+    let tl = Timeline::with(window(W).error_threshold(3).slow_call(secs(1)));
+    tl.cb.force_closed();
+    let permit = tl.cb.try_acquire().unwrap();
+    tl.advance(secs(2));
+    permit.success();
+    assert_eq!(
+        tl.cb.errors_in_window(),
+        1,
+        "a slow success while forced closed"
+    );
+
+    // A trip, when it ends after a reset.
+    let tl = Timeline::with(window(W).error_threshold(0).slow_call(secs(1)));
+    tl.cb.force_closed();
+    let permit = tl.cb.try_acquire().unwrap();
+    tl.cb.reset();
+    tl.advance(secs(2));
+    permit.success();
+    assert_eq!(
+        tl.state(),
+        State::Open,
+        "a slow success after the reset (T = 0)"
+    );
+}
+
+/// The window was never over T: the period opened by another rule (or `open_for`) ran its time
+/// out, and a failure stamped after its end must not make the close look like the window's.
+#[test]
+#[ignore = "library bug: the close reason counts failures stamped after the close"]
+fn a_close_is_window_emptied_only_if_the_window_was_over_t_just_before_it() {
+    // (a): T = 2, consecutive 2: the streak trips at 0 with 2 failures (not over T); a late
+    // failure at 20 s, recorded before anybody looked, is the third of the T + 1 latest.
+    let tl = Timeline::with(window(W).error_threshold(2).consecutive_failures(2));
+    let late = tl.cb.try_acquire().unwrap();
+    calls(&tl, "FF");
+    tl.advance(secs(20));
+    late.failure();
+    assert_eq!(tl.state(), State::Closed);
+    assert_eq!(
+        tl.log(),
+        [
+            (
+                State::Closed,
+                State::Open,
+                Duration::ZERO,
+                Reason::ConsecutiveFailures
+            ),
+            (State::Open, State::Closed, W, Reason::OpenTimeElapsed),
+        ]
+    );
+
+    // (b): T = 0: open_for(5 s) at 0, and a late failure at 5 s trips the count rule.
+    let tl = Timeline::with(window(W).error_threshold(0));
+    let late = tl.cb.try_acquire().unwrap();
+    tl.cb.open_for(secs(5));
+    tl.advance(secs(5));
+    late.failure();
+    assert_eq!(
+        tl.log(),
+        [
+            (
+                State::Closed,
+                State::Open,
+                Duration::ZERO,
+                Reason::RetryAfter
+            ),
+            (State::Open, State::Closed, secs(5), Reason::OpenTimeElapsed),
+            (State::Closed, State::Open, secs(5), Reason::FailureCount),
+        ]
+    );
+}
+
+/// The streak ends when the circuit closes, at the instant it closes, whether or not anybody
+/// has looked at the breaker since: a failure after the close is the first of the new streak.
+#[test]
+#[ignore = "library bug: the streak ends when a close is noticed, not when it happens"]
+fn a_failure_after_an_unnoticed_close_is_the_first_of_the_new_streak() {
+    // n = 2: the trip at 0 lasts until W. Two failures after W: the first from a call admitted
+    // before the trip, recorded before anybody looked.
+    for look_first in [true, false] {
+        let tl = Timeline::with(window(W).consecutive_failures(2));
+        let late = tl.cb.try_acquire().unwrap();
+        calls(&tl, "FF");
+        tl.advance(W + secs(1));
+        if look_first {
+            assert_eq!(tl.state(), State::Closed);
+        }
+        late.failure();
+        assert_eq!(tl.state(), State::Closed, "look first: {look_first}");
+        calls(&tl, "F");
+        assert_eq!(
+            tl.state(),
+            State::Open,
+            "look first: {look_first}: 2 after the close"
+        );
+    }
+}
+
+/// The other side of the same bug: failures recorded while open are no part of the streak after
+/// the close, whether or not anybody has looked.
+#[test]
+#[ignore = "library bug: the streak ends when a close is noticed, not when it happens"]
+fn failures_before_an_unnoticed_close_are_no_part_of_the_new_streak() {
+    // n = 2: the trip at 0 lasts until W; a late failure at 5 s (while open), another at W
+    // (after the close, before anybody looked): one failure after the close.
+    for look_first in [true, false] {
+        let tl = Timeline::with(window(W).consecutive_failures(2));
+        let (a, b) = (tl.cb.try_acquire().unwrap(), tl.cb.try_acquire().unwrap());
+        calls(&tl, "FF");
+        tl.advance(secs(5));
+        a.failure();
+        at(&tl, W);
+        if look_first {
+            assert_eq!(tl.state(), State::Closed);
+        }
+        b.failure();
+        assert_eq!(
+            tl.state(),
+            State::Closed,
+            "look first: {look_first}: 1 after the close"
+        );
+    }
+}
