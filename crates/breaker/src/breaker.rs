@@ -1287,6 +1287,7 @@ impl Inner {
     fn acquire_slow(&self, word: u64) -> Result<Permit<'_>, CircuitOpenError> {
         let admitted = match read(word) {
             Word::Closed { timed: true } => Ok(Permit::timed(self, self.now())),
+            Word::ForcedClosed if self.timed() => Ok(Permit::timed(self, self.now())),
             Word::Closed { timed: false } | Word::ForcedClosed => Ok(Permit::closed(self)),
             Word::ForcedOpen => Err(CircuitOpenError::forced()),
             Word::At(until) => {
@@ -1316,6 +1317,12 @@ impl Inner {
     /// A failure at `now` from a call admitted while closed: to every rule, and a trip if one
     /// fires.
     fn record_failure(&self, now: u64) {
+        // An open period that has ended unnoticed ends first, at its own instant and before this
+        // failure: its reason is read from the window as it stood, and the streak it ends is
+        // the one before this failure.
+        if matches!(read(self.word.load(Ordering::Acquire)), Word::At(until) if until <= now) {
+            self.apply(Event::Look, now);
+        }
         let count = self.failures.record(now);
         let other = self.rules().and_then(|r| r.failure(now));
         match (count, other) {

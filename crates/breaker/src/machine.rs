@@ -121,6 +121,8 @@ pub(crate) trait CountWindow {
     fn width(&self) -> u64;
     /// The instant until which the failures in the window exceed T, if they do at `now`.
     fn open_until(&self, now: u64) -> Option<u64>;
+    /// Whether the failures stamped at or before `t` and in the window at `t` exceed T.
+    fn exceeded_at(&self, t: u64) -> bool;
 }
 
 /// The probes in flight with probing: the start of each one, one place per probe, and the
@@ -439,7 +441,7 @@ fn catch_up(
                         reason: Reason::FailureCount,
                     };
                 } else {
-                    let why = if window.open_until(until.saturating_sub(1)).is_some() {
+                    let why = if window.exceeded_at(until.saturating_sub(1)) {
                         Reason::WindowEmptied
                     } else {
                         Reason::OpenTimeElapsed
@@ -683,6 +685,9 @@ mod tests {
                 .iter()
                 .find(|&&(from, until)| from <= now && now < until)
                 .map(|&(_, until)| until)
+        }
+        fn exceeded_at(&self, t: u64) -> bool {
+            self.open_until(t).is_some()
         }
     }
 

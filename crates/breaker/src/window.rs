@@ -243,6 +243,10 @@ impl crate::machine::CountWindow for FailureWindow {
     fn open_until(&self, now: u64) -> Option<u64> {
         FailureWindow::open_until(self, now)
     }
+
+    fn exceeded_at(&self, t: u64) -> bool {
+        self.is_on() && self.count(t) > self.threshold
+    }
 }
 
 /// `t <= now < t + window`.

@@ -640,23 +640,6 @@ fn bucketed_bounds_hold_across_one_open_period() {
 //
 // Each call's outcome reaches the rules in every state (late outcomes are never lost); only a
 // closed circuit trips.
-//
-// Known deviations: three places where the library does not do what the contract says, each
-// shown by an ignored test of its own in `tests/rules.rs`. With `known` set, the model
-// reproduces them, narrowly, where they show, so that everything else is still checked on every
-// run; the ignored property `every_rule_matches_the_contract` holds the library to the contract
-// alone, and passes once they are fixed.
-//
-// (a) slow call while forced closed: a permit taken while forced closed is not timed, so a slow
-//     success is recorded as a success (in the window, the rules and metrics), even after a
-//     reset.
-// (b) close reason: the close of an open period under window recovery is reported as
-//     `WindowEmptied` instead of `OpenTimeElapsed` when a failure stamped at or after its end
-//     is already in the window when the close is noticed.
-// (c) streak at an unnoticed close: the consecutive-failures streak is ended when the close of
-//     an open period (window recovery) is noticed, not at its instant. An outcome recorded
-//     after the end, before anybody looked, meets the streak from before the close (so the
-//     circuit can trip on fewer than n failures after the close), and is then forgotten with it.
 // ---------------------------------------------------------------------------------------------
 
 /// Probing, as drawn: the backoff multiplier is `multiplier / 2` (1, 1.5, 2 or 3), so that the
@@ -798,8 +781,6 @@ type Change = (State, State, Duration, Reason);
 #[derive(Debug)]
 struct RulesModel {
     cfg: Setup,
-    /// Whether to reproduce the library's known deviations from the contract, (a) to (c).
-    known: bool,
     now: u64,
     phase: Phase,
     /// The failures the count rule has seen since it last forgot, oldest first.
@@ -812,10 +793,9 @@ struct RulesModel {
 }
 
 impl RulesModel {
-    fn new(cfg: Setup, known: bool) -> Self {
+    fn new(cfg: Setup) -> Self {
         Self {
             cfg,
-            known,
             now: 0,
             phase: Phase::Closed,
             failures: Vec::new(),
@@ -996,7 +976,7 @@ impl RulesModel {
                 Admitted::Call,
                 Some(Ticket::Call {
                     start: now,
-                    timed: !self.known, // known deviation (a)
+                    timed: true,
                 }),
             ),
             Phase::Open { until, .. } => (
@@ -1044,16 +1024,7 @@ impl RulesModel {
 
     /// A permit ends with `outcome`, or is dropped untold (`None`).
     fn finish(&mut self, ticket: Ticket, outcome: Option<Outcome>) {
-        let (was_open, streak) = (matches!(self.phase, Phase::Open { .. }), self.streak);
         self.catch_up();
-        // Known deviation (c): the breaker notices an open period's end (window recovery) only
-        // when it next looks, and ends the streak then. An outcome recorded after the end,
-        // before anybody looked (in this harness, the outcome of a `Finish` step), meets the
-        // streak from before the close (and may trip on it), and is then forgotten with it.
-        let unnoticed_close = self.known && was_open && self.phase == Phase::Closed;
-        if unnoticed_close {
-            self.streak = streak;
-        }
         let now = self.now;
         match ticket {
             Ticket::Probe { id, start } => {
@@ -1128,9 +1099,6 @@ impl RulesModel {
                         }
                     }
                 }
-                if unnoticed_close && self.phase == Phase::Closed {
-                    self.streak = 0;
-                }
             }
         }
     }
@@ -1173,19 +1141,6 @@ impl RulesModel {
             self.go(Phase::Closed, self.now, Reason::Reset);
         }
         self.forget_outcomes();
-    }
-
-    /// Whether the breaker's change `got`, where the model expected `expected`, is one of the
-    /// library's known deviations (with `known` set).
-    fn known_deviation(&self, got: &Change, expected: &Change) -> bool {
-        let (from, to, at, reason) = *expected;
-        // Known deviation (b): the close of an open period by window recovery is reported as
-        // `WindowEmptied` when a failure stamped at or after its end is in the window, though
-        // the window was not over T just before the end.
-        self.known
-            && (from, to, reason) == (State::Open, State::Closed, Reason::OpenTimeElapsed)
-            && *got == (from, to, at, Reason::WindowEmptied)
-            && self.failures.iter().any(|&s| Duration::from_nanos(s) >= at)
     }
 
     /// The instants at which something may happen: an open period's end, a probe's deadline,
@@ -1401,9 +1356,9 @@ fn end(permit: Permit<'_>, outcome: Option<Outcome>) {
 
 /// Runs `ops` against a breaker built from `cfg` and against the model, checking them after
 /// every step.
-fn run_rules(cfg: &Setup, ops: &[RuleOp], known: bool) -> Result<(), TestCaseError> {
+fn run_rules(cfg: &Setup, ops: &[RuleOp]) -> Result<(), TestCaseError> {
     let tl = Timeline::with(cfg.builder());
-    let mut m = RulesModel::new(cfg.clone(), known);
+    let mut m = RulesModel::new(cfg.clone());
     let mut in_flight: Vec<(Permit<'_>, Ticket)> = Vec::new();
     let mut seen = 0;
 
@@ -1511,7 +1466,7 @@ fn run_rules(cfg: &Setup, ops: &[RuleOp], known: bool) -> Result<(), TestCaseErr
         );
         for (got, expected) in log.iter().zip(&m.changes).skip(seen) {
             prop_assert!(
-                got == expected || m.known_deviation(got, expected),
+                got == expected,
                 "step {} ({:?}): state changes at {} ns: {:?}, expected {:?}",
                 i,
                 op,
@@ -1529,23 +1484,12 @@ proptest! {
     #![proptest_config(config(512))]
 
     /// Every rule, probing, forcing, resetting and `open_for` agree with the model at every
-    /// step of every timeline, the model reproducing the library's known deviations (and
-    /// nothing else) where they show.
+    /// step of every timeline.
     #[test]
     fn every_rule_matches_the_model(
         cfg in rules_config(),
         ops in proptest::collection::vec(rule_op(), 1..100),
     ) {
-        run_rules(&cfg, &ops, true)?;
-    }
-
-    /// The same, against the contract alone.
-    #[test]
-    #[ignore = "library bugs: the three deviations the model's `known` flag reproduces"]
-    fn every_rule_matches_the_contract(
-        cfg in rules_config(),
-        ops in proptest::collection::vec(rule_op(), 1..100),
-    ) {
-        run_rules(&cfg, &ops, false)?;
+        run_rules(&cfg, &ops)?;
     }
 }

@@ -868,14 +868,13 @@ fn every_change_says_why_it_happened() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Known library bugs: each test shows one, and is ignored until it is fixed
+// Regressions: bugs the model found, each fixed
 // ---------------------------------------------------------------------------------------------
 
 /// A call admitted while forced closed is still a call: when it succeeds more than the
 /// slow-call threshold after its permit was taken, it is a failure, in the window while forced
 /// closed and for every rule once the circuit is back to automatic.
 #[test]
-#[ignore = "library bug: permits taken while forced closed are not timed for the slow-call rule"]
 fn a_slow_success_of_a_call_admitted_while_forced_closed_is_a_failure() {
     // Counted in the window while forced closed.
     let tl = Timeline::with(window(W).error_threshold(3).slow_call(secs(1)));
@@ -906,7 +905,6 @@ fn a_slow_success_of_a_call_admitted_while_forced_closed_is_a_failure() {
 /// The window was never over T: the period opened by another rule (or `open_for`) ran its time
 /// out, and a failure stamped after its end must not make the close look like the window's.
 #[test]
-#[ignore = "library bug: the close reason counts failures stamped after the close"]
 fn a_close_is_window_emptied_only_if_the_window_was_over_t_just_before_it() {
     // (a): T = 2, consecutive 2: the streak trips at 0 with 2 failures (not over T); a late
     // failure at 20 s, recorded before anybody looked, is the third of the T + 1 latest.
@@ -953,7 +951,6 @@ fn a_close_is_window_emptied_only_if_the_window_was_over_t_just_before_it() {
 /// The streak ends when the circuit closes, at the instant it closes, whether or not anybody
 /// has looked at the breaker since: a failure after the close is the first of the new streak.
 #[test]
-#[ignore = "library bug: the streak ends when a close is noticed, not when it happens"]
 fn a_failure_after_an_unnoticed_close_is_the_first_of_the_new_streak() {
     // n = 2: the trip at 0 lasts until W. Two failures after W: the first from a call admitted
     // before the trip, recorded before anybody looked.
@@ -979,7 +976,6 @@ fn a_failure_after_an_unnoticed_close_is_the_first_of_the_new_streak() {
 /// The other side of the same bug: failures recorded while open are no part of the streak after
 /// the close, whether or not anybody has looked.
 #[test]
-#[ignore = "library bug: the streak ends when a close is noticed, not when it happens"]
 fn failures_before_an_unnoticed_close_are_no_part_of_the_new_streak() {
     // n = 2: the trip at 0 lasts until W; a late failure at 5 s (while open), another at W
     // (after the close, before anybody looked): one failure after the close.
