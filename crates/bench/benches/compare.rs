@@ -361,9 +361,12 @@ fn clock_reads(c: &mut Criterion) {
     g.finish();
 }
 
+/// One subject of the rules rows: a sync call with a given outcome, whether it was admitted.
+type Subject = Box<dyn Fn(Outcome) -> bool + Send + Sync>;
+
 /// The breakers of the rules rows: ours with each rule alone, and the peers that have a
 /// failure-rate rule, each at a rate of 0.5 over at least 100 calls in W.
-fn rule_subjects() -> Vec<(&'static str, Box<dyn Fn(Outcome) -> bool + Send + Sync>)> {
+fn rule_subjects() -> Vec<(&'static str, Subject)> {
     use failsafe::failure_policy::success_rate_over_time_window;
     let with = |b: breaker::Builder| b.window(WINDOW).build().expect("a valid breaker");
     let count = with(breaker::CircuitBreaker::builder().error_threshold(THRESHOLD));
