@@ -197,6 +197,9 @@ pub enum ConfigError {
     /// The slow-call threshold must be longer than zero.
     #[error("the slow-call threshold must be longer than zero")]
     ZeroSlowCall,
+    /// The cap on a `Retry-After` hold must be longer than zero.
+    #[error("the cap on a Retry-After hold must be longer than zero")]
+    ZeroRetryAfterCap,
 }
 
 #[cfg(test)]

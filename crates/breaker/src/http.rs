@@ -293,8 +293,7 @@ pub(crate) fn hold_for(status: StatusCode, headers: &HeaderMap, cap: Duration) -
 /// The check of a `Retry-After` cap, shared by [`BreakerClient`] and the middleware.
 pub(crate) fn check_retry_after_cap(cap: Duration) -> Result<Duration, ConfigError> {
     if cap.is_zero() {
-        // The cap is the longest the circuit is held open: an open time of zero.
-        return Err(ConfigError::ZeroOpenTime);
+        return Err(ConfigError::ZeroRetryAfterCap);
     }
     Ok(cap)
 }
@@ -465,7 +464,7 @@ impl<C: HttpClient, K: Classifier> BreakerClient<C, K> {
     ///
     /// # Errors
     ///
-    /// A zero `cap` is refused with [`ConfigError::ZeroOpenTime`]: the cap is the longest
+    /// A zero `cap` is refused with [`ConfigError::ZeroRetryAfterCap`]: the cap is the longest
     /// time the circuit is held open. A cap beyond the clock's range (584 years) works as no
     /// cap at all.
     pub fn honour_retry_after(mut self, cap: Duration) -> Result<Self, ConfigError> {
@@ -704,7 +703,7 @@ mod tests {
     fn a_zero_cap_is_refused() {
         assert_eq!(
             check_retry_after_cap(Duration::ZERO),
-            Err(ConfigError::ZeroOpenTime)
+            Err(ConfigError::ZeroRetryAfterCap)
         );
         assert_eq!(
             check_retry_after_cap(Duration::from_nanos(1)),

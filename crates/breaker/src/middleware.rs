@@ -142,7 +142,7 @@ impl<K> CircuitBreakerMiddleware<K> {
     ///
     /// # Errors
     ///
-    /// A zero `cap` is refused with [`ConfigError::ZeroOpenTime`]: the cap is the longest
+    /// A zero `cap` is refused with [`ConfigError::ZeroRetryAfterCap`]: the cap is the longest
     /// time the circuit is held open.
     pub fn honour_retry_after(mut self, cap: Duration) -> Result<Self, ConfigError> {
         self.retry_after_cap = Some(check_retry_after_cap(cap)?);

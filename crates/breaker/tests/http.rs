@@ -651,6 +651,6 @@ fn a_zero_retry_after_cap_is_refused() {
     let client = BreakerClient::new(reqwest::Client::new(), CircuitBreaker::new(secs(5), 3));
     assert_eq!(
         client.honour_retry_after(Duration::ZERO).unwrap_err(),
-        ConfigError::ZeroOpenTime
+        ConfigError::ZeroRetryAfterCap
     );
 }

@@ -330,6 +330,6 @@ fn a_zero_retry_after_cap_is_refused() {
     let middleware = CircuitBreakerMiddleware::new(CircuitBreaker::new(secs(5), 3));
     assert_eq!(
         middleware.honour_retry_after(Duration::ZERO).unwrap_err(),
-        ConfigError::ZeroOpenTime
+        ConfigError::ZeroRetryAfterCap
     );
 }
