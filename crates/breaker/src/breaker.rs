@@ -475,19 +475,26 @@ impl Builder {
             && policy == Policy::DEFAULT
             && !rules.any()
             && observe.is_silent();
+        let tell = if policy.slow.is_some() {
+            Tell::Timed
+        } else if rules.any() || observe.counts_outcomes() {
+            Tell::Outcomes
+        } else {
+            Tell::Failures
+        };
         let extras = (!plain).then(|| {
             Box::new(Extras {
                 clock: self.clock,
                 policy,
+                tell,
                 locked,
                 rules,
                 observe,
             })
         });
-        let timed = extras.as_ref().is_some_and(|e| e.policy.slow.is_some());
         Ok(CircuitBreaker {
             inner: Arc::new(Inner {
-                word: AtomicU64::new(publish(Phase::Closed, timed)),
+                word: AtomicU64::new(publish(Phase::Closed, tell)),
                 failures,
                 extras,
             }),
@@ -543,6 +550,7 @@ struct Inner {
 struct Extras {
     clock: Option<Box<dyn Clock>>,
     policy: Policy,
+    tell: Tell,
     /// With probing: the phase and the probes, behind the lock the word is published under.
     locked: Option<Mutex<Locked>>,
     rules: Rules,
@@ -555,33 +563,47 @@ struct Locked {
     probes: Probes,
 }
 
-// The published word: closed (untimed, or timed for the slow-call rule), forced, or an instant.
+/// What a call admitted while closed must tell the breaker when it ends, fixed at build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tell {
+    /// Failures only: a success or an ignored call writes nothing (the default).
+    Failures,
+    /// Every outcome: a rule counts successes, or metrics count every call.
+    Outcomes,
+    /// Every outcome, and when the permit was taken: the slow-call rule.
+    Timed,
+}
+
+// The published word: closed (its value says what a permit must tell, so that a permit taken
+// on the fast path needs no other load), forced, or an instant.
 const CLOSED: u64 = 0;
-const CLOSED_TIMED: u64 = 1;
-const FORCED_CLOSED: u64 = 2;
+const CLOSED_TOLD: u64 = 1;
+const CLOSED_TIMED: u64 = 2;
+const FORCED_CLOSED: u64 = 3;
 const FORCED_OPEN: u64 = u64::MAX;
 /// Instants are stored plus this, below [`FORCED_OPEN`].
-const INSTANT_BASE: u64 = 3;
+const INSTANT_BASE: u64 = 4;
 
 /// The published word, read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Word {
-    Closed {
-        timed: bool,
-    },
+    Closed,
     ForcedClosed,
     ForcedOpen,
     /// Open until this instant, or (with probing) half-open since it.
     At(u64),
 }
 
-/// The word that publishes `phase`. An instant past `u64::MAX - 4` nanoseconds (584 years on
+/// The word that publishes `phase`. An instant past `u64::MAX - 5` nanoseconds (584 years on
 /// the clock) is published as that.
-fn publish(phase: Phase, timed: bool) -> u64 {
+fn publish(phase: Phase, tell: Tell) -> u64 {
     let at = |t: u64| t.saturating_add(INSTANT_BASE).min(FORCED_OPEN - 1);
     match phase {
-        Phase::Closed if timed => CLOSED_TIMED,
-        Phase::Closed => CLOSED,
+        Phase::Closed => match tell {
+            Tell::Failures => CLOSED,
+            Tell::Outcomes => CLOSED_TOLD,
+            Tell::Timed => CLOSED_TIMED,
+        },
         Phase::ForcedClosed => FORCED_CLOSED,
         Phase::ForcedOpen => FORCED_OPEN,
         Phase::Open { until, .. } => at(until),
@@ -592,8 +614,7 @@ fn publish(phase: Phase, timed: bool) -> u64 {
 #[inline]
 fn read(word: u64) -> Word {
     match word {
-        CLOSED => Word::Closed { timed: false },
-        CLOSED_TIMED => Word::Closed { timed: true },
+        CLOSED | CLOSED_TOLD | CLOSED_TIMED => Word::Closed,
         FORCED_CLOSED => Word::ForcedClosed,
         FORCED_OPEN => Word::ForcedOpen,
         w => Word::At(w - INSTANT_BASE),
@@ -604,7 +625,7 @@ fn read(word: u64) -> Word {
 /// not kept; window recovery does not depend on it).
 fn phase_of(word: u64) -> Phase {
     match read(word) {
-        Word::Closed { .. } => Phase::Closed,
+        Word::Closed => Phase::Closed,
         Word::ForcedClosed => Phase::ForcedClosed,
         Word::ForcedOpen => Phase::ForcedOpen,
         Word::At(until) => Phase::Open {
@@ -691,7 +712,7 @@ impl CircuitBreaker {
     /// The state now.
     pub fn state(&self) -> State {
         match read(self.inner.word.load(Ordering::Acquire)) {
-            Word::Closed { .. } => State::Closed,
+            Word::Closed => State::Closed,
             Word::ForcedClosed => State::ForcedClosed,
             Word::ForcedOpen => State::ForcedOpen,
             Word::At(_) => {
@@ -950,8 +971,8 @@ macro_rules! permit_methods {
 #[must_use = "a permit records nothing unless told how the call ended"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    /// [`PERMIT_CLOSED`], [`PERMIT_DONE`], a probe's [`Ticket`] plus one, or [`PERMIT_TIMED`]
-    /// with the instant the permit was taken: one word, so that a permit is two words and
+    /// [`PERMIT_CLOSED`], [`PERMIT_TOLD`], [`PERMIT_DONE`], a probe's [`Ticket`] plus one, or
+    /// [`PERMIT_TIMED`] with the instant the permit was taken: one word, so that a permit is two words and
     /// stays in registers.
     state: u64,
 }
@@ -960,8 +981,10 @@ pub struct Permit<'a> {
 const PERMIT_CLOSED: u64 = 0;
 /// A permit already told how its call ended.
 const PERMIT_DONE: u64 = u64::MAX;
+/// A permit admitted while closed, that tells every outcome.
+const PERMIT_TOLD: u64 = u64::MAX - 1;
 /// A permit admitted while closed, for the slow-call rule: this bit, and below it the instant
-/// the permit was taken (at most 2⁶³ − 2 nanoseconds; later instants are kept as that).
+/// the permit was taken (at most 2⁶³ − 3 nanoseconds; later instants are kept as that).
 const PERMIT_TIMED: u64 = 1 << 63;
 
 impl fmt::Debug for Permit<'_> {
@@ -981,10 +1004,17 @@ impl<'a> Permit<'a> {
         }
     }
 
+    fn told(inner: &'a Inner) -> Self {
+        Self {
+            inner,
+            state: PERMIT_TOLD,
+        }
+    }
+
     fn timed(inner: &'a Inner, start: u64) -> Self {
         Self {
             inner,
-            state: PERMIT_TIMED | start.min(PERMIT_DONE - PERMIT_TIMED - 1),
+            state: PERMIT_TIMED | start.min(PERMIT_TOLD - PERMIT_TIMED - 1),
         }
     }
 
@@ -1063,7 +1093,7 @@ impl Drop for OwnedPermit {
 #[inline]
 fn ticket(state: u64) -> Option<Ticket> {
     match state {
-        PERMIT_CLOSED | PERMIT_DONE => None,
+        PERMIT_CLOSED | PERMIT_TOLD | PERMIT_DONE => None,
         bits if bits & PERMIT_TIMED != 0 => None,
         bits => Some(Ticket::from_bits(bits - 1)),
     }
@@ -1091,8 +1121,17 @@ impl Inner {
         self.extras.as_deref().map(|e| &e.rules)
     }
 
-    fn timed(&self) -> bool {
-        self.policy().slow.is_some()
+    fn tell(&self) -> Tell {
+        self.extras.as_deref().map_or(Tell::Failures, |e| e.tell)
+    }
+
+    /// A permit for a call admitted while closed (or forced closed) at `now`.
+    fn closed_permit(&self, now: impl FnOnce() -> u64) -> Permit<'_> {
+        match self.tell() {
+            Tell::Failures => Permit::closed(self),
+            Tell::Outcomes => Permit::told(self),
+            Tell::Timed => Permit::timed(self, now()),
+        }
     }
 
     fn now(&self) -> u64 {
@@ -1108,9 +1147,10 @@ impl Inner {
 
     /// Runs the state machine on `event` at `now`, commits its step, carries out its effects,
     /// and reports its changes once nothing is held.
+    #[inline(never)]
     fn apply(&self, event: Event, now: u64) -> Step {
         let policy = self.policy();
-        let timed = self.timed();
+        let tell = self.tell();
         let step = match self.locked() {
             Some(locked) => {
                 let mut state = lock(locked);
@@ -1128,7 +1168,7 @@ impl Inner {
                 // change is forgotten with the older ones.
                 self.forget(step.forget);
                 self.word
-                    .store(publish(step.phase, timed), Ordering::Release);
+                    .store(publish(step.phase, tell), Ordering::Release);
                 step
             }
             None => {
@@ -1142,7 +1182,7 @@ impl Inner {
                         now,
                         &self.failures,
                     );
-                    let next = publish(step.phase, timed);
+                    let next = publish(step.phase, tell);
                     if next == word {
                         break step;
                     }
@@ -1217,12 +1257,18 @@ impl Inner {
     #[inline]
     fn finish(&self, state: u64, outcome: Outcome) {
         match (state, outcome) {
-            (PERMIT_DONE, _) => {}
             // The hot path: a success or an ignored call, admitted while closed, on a breaker
-            // with nothing to tell. Nothing shared is written.
-            (PERMIT_CLOSED, Outcome::Success | Outcome::Ignored) if self.extras.is_none() => {}
+            // that needs to be told of failures only. Nothing is read, nothing shared written.
+            (PERMIT_CLOSED, Outcome::Success | Outcome::Ignored) | (PERMIT_DONE, _) => {}
+            (PERMIT_CLOSED, Outcome::Failure) => self.closed_failure(),
             _ => self.finish_slow(state, outcome),
         }
+    }
+
+    /// A failure of a call admitted while closed, on a breaker told of failures only.
+    fn closed_failure(&self) {
+        self.count(Outcome::Failure);
+        self.record_failure(self.now());
     }
 
     #[cold]
@@ -1233,7 +1279,7 @@ impl Inner {
         let mut now = None;
         let mut now = || *now.get_or_insert_with(|| self.now());
         let outcome = match (state, outcome) {
-            (PERMIT_CLOSED, outcome) => outcome,
+            (PERMIT_CLOSED | PERMIT_TOLD, outcome) => outcome,
             (timed, Outcome::Success) => {
                 let start = timed & !PERMIT_TIMED;
                 let slow = self.policy().slow.unwrap_or(u64::MAX);
@@ -1286,9 +1332,7 @@ impl Inner {
     #[cold]
     fn acquire_slow(&self, word: u64) -> Result<Permit<'_>, CircuitOpenError> {
         let admitted = match read(word) {
-            Word::Closed { timed: true } => Ok(Permit::timed(self, self.now())),
-            Word::ForcedClosed if self.timed() => Ok(Permit::timed(self, self.now())),
-            Word::Closed { timed: false } | Word::ForcedClosed => Ok(Permit::closed(self)),
+            Word::Closed | Word::ForcedClosed => Ok(self.closed_permit(|| self.now())),
             Word::ForcedOpen => Err(CircuitOpenError::forced()),
             Word::At(until) => {
                 let now = self.now();
@@ -1306,8 +1350,7 @@ impl Inner {
     /// Admission by the state machine, once an open period has ended.
     fn admit(&self, now: u64) -> Result<Permit<'_>, CircuitOpenError> {
         match self.apply(Event::Admit, now).admission {
-            Admission::Call | Admission::NotAsked if self.timed() => Ok(Permit::timed(self, now)),
-            Admission::Call | Admission::NotAsked => Ok(Permit::closed(self)),
+            Admission::Call | Admission::NotAsked => Ok(self.closed_permit(|| now)),
             Admission::Probe(ticket) => Ok(Permit::probe(self, ticket)),
             Admission::Reject { wait } => Err(CircuitOpenError::new(Duration::from_nanos(wait))),
             Admission::RejectForced => Err(CircuitOpenError::forced()),
@@ -1333,18 +1376,14 @@ impl Inner {
     }
 
     fn trip(&self, reason: Reason, until: Option<u64>, now: u64) {
-        if self.locked().is_some()
-            && read(self.word.load(Ordering::Acquire))
-                != (Word::Closed {
-                    timed: self.timed(),
-                })
-        {
+        if self.locked().is_some() && read(self.word.load(Ordering::Acquire)) != Word::Closed {
             // With probing a trip can only change a closed circuit: skip the lock.
             return;
         }
         self.apply(Event::Trip { reason, until }, now);
     }
 
+    #[cold]
     fn end_probe(&self, ticket: Ticket, outcome: Option<Outcome>) {
         let step = self.apply(Event::ProbeEnd { ticket, outcome }, self.now());
         if let Some(recorded) = step.recorded {
@@ -1379,27 +1418,31 @@ mod tests {
 
     #[test]
     fn the_word_reads_back_every_phase_it_publishes() {
-        for (phase, timed) in [
-            (Phase::Closed, false),
-            (Phase::Closed, true),
-            (Phase::ForcedClosed, false),
-            (Phase::ForcedOpen, false),
+        for (phase, tell) in [
+            (Phase::Closed, Tell::Failures),
+            (Phase::Closed, Tell::Outcomes),
+            (Phase::Closed, Tell::Timed),
+            (Phase::ForcedClosed, Tell::Failures),
+            (Phase::ForcedOpen, Tell::Failures),
         ] {
-            assert_eq!(phase_of(publish(phase, timed)), phase);
+            assert_eq!(phase_of(publish(phase, tell)), phase);
         }
-        for until in [0, 1, 2, 3, 1 << 40, u64::MAX - 4] {
+        for until in [0, 1, 2, 3, 4, 1 << 40, u64::MAX - 5] {
             let open = Phase::Open {
                 until,
                 level: 0,
                 reason: Reason::FailureCount,
             };
-            assert_eq!(phase_of(publish(open, false)), open, "{until}");
+            assert_eq!(phase_of(publish(open, Tell::Failures)), open, "{until}");
         }
         let at_the_end = Phase::Open {
             until: u64::MAX,
             level: 0,
             reason: Reason::FailureRate,
         };
-        assert_eq!(read(publish(at_the_end, false)), Word::At(u64::MAX - 4));
+        assert_eq!(
+            read(publish(at_the_end, Tell::Failures)),
+            Word::At(u64::MAX - 5)
+        );
     }
 }

@@ -30,24 +30,20 @@ use std::time::Duration;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{}", if *.forced { "circuit forced open".to_owned() } else { format!("circuit open; retry after {:?}", .retry_after) })]
+#[error("{}", if self.is_forced() { "circuit forced open".to_owned() } else { format!("circuit open; retry after {:?}", .retry_after) })]
 pub struct CircuitOpenError {
+    /// The wait; [`Duration::MAX`] (longer than any wait the clock can measure) when forced.
     retry_after: Duration,
-    forced: bool,
 }
 
 impl CircuitOpenError {
     pub(crate) fn new(retry_after: Duration) -> Self {
-        Self {
-            retry_after,
-            forced: false,
-        }
+        Self { retry_after }
     }
 
     pub(crate) fn forced() -> Self {
         Self {
             retry_after: Duration::MAX,
-            forced: true,
         }
     }
 
@@ -74,7 +70,7 @@ impl CircuitOpenError {
     /// # Ok::<(), breaker::ConfigError>(())
     /// ```
     pub fn is_forced(&self) -> bool {
-        self.forced
+        self.retry_after == Duration::MAX
     }
 }
 

@@ -50,6 +50,11 @@ impl Observe {
         self.name.is_none() && self.observers.is_empty() && !cfg!(feature = "metrics")
     }
 
+    /// Whether every outcome is counted (the `metrics` feature), so that a success must be told.
+    pub(crate) fn counts_outcomes(&self) -> bool {
+        cfg!(feature = "metrics")
+    }
+
     pub(crate) fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
