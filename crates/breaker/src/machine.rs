@@ -916,25 +916,32 @@ mod tests {
         assert_eq!(s.admission, Admission::Reject { wait: 3 * SEC });
     }
 
-    #[test]
-    fn p_successes_close_and_forget_everything() {
-        let p = probing(1);
+    /// Half-open at backoff step `level` since 0, with one probe taken at 0: the phase, the
+    /// probes and the probe's ticket.
+    fn one_probe(p: &Policy, level: u32) -> (Phase, Probes, Ticket) {
         let mut probes = Probes::new(1);
         let half = Phase::HalfOpen {
             since: 0,
-            level: 2,
+            level,
             successes: 0,
         };
-        let s = transition(&p, half, &probes, Event::Admit, 0, &quiet());
+        let s = transition(p, half, &probes, Event::Admit, 0, &quiet());
         let Admission::Probe(ticket) = s.admission else {
             panic!("expected a probe")
         };
         probes.apply(s.probes);
+        (s.phase, probes, ticket)
+    }
+
+    #[test]
+    fn p_successes_close_and_forget_everything() {
+        let p = probing(1);
+        let (phase, probes, ticket) = one_probe(&p, 2);
         let end = Event::ProbeEnd {
             ticket,
             outcome: Some(Outcome::Success),
         };
-        let s = transition(&p, s.phase, &probes, end, 1, &quiet());
+        let s = transition(&p, phase, &probes, end, 1, &quiet());
         assert_eq!(s.phase, Phase::Closed);
         assert_eq!(
             changes(&s),
@@ -952,22 +959,12 @@ mod tests {
     #[test]
     fn a_failed_probe_reopens_for_the_next_backoff_step() {
         let p = probing(1);
-        let mut probes = Probes::new(1);
-        let half = Phase::HalfOpen {
-            since: 0,
-            level: 1,
-            successes: 0,
-        };
-        let s = transition(&p, half, &probes, Event::Admit, 0, &quiet());
-        let Admission::Probe(ticket) = s.admission else {
-            panic!("expected a probe")
-        };
-        probes.apply(s.probes);
+        let (phase, probes, ticket) = one_probe(&p, 1);
         let end = Event::ProbeEnd {
             ticket,
             outcome: Some(Outcome::Failure),
         };
-        let s = transition(&p, s.phase, &probes, end, SEC, &quiet());
+        let s = transition(&p, phase, &probes, end, SEC, &quiet());
         // Step 2 of 1 s × 2^k: 4 s.
         assert_eq!(s.phase, open(5 * SEC, 2, Reason::ProbeFailed));
         assert!(s.probes.clear);
