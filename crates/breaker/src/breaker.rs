@@ -194,8 +194,9 @@ impl Probing {
 ///   longer than the threshold is recorded as a failure, for every rule above.
 ///
 /// A trip by the count rule lasts until the window falls back to T or fewer failures; a trip by
-/// another rule lasts W. With [probing](Builder::probing), every trip lasts the open time (and
-/// its backoff), then probes decide.
+/// another rule lasts W (longer only if the count rule's window is still over T then). With
+/// [probing](Builder::probing), every trip lasts the open time (and its backoff), then probes
+/// decide.
 ///
 /// ```
 /// use std::time::Duration;
