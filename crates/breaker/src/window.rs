@@ -298,7 +298,7 @@ impl Buckets {
     /// fewer will: drop the oldest buckets one by one until the rest are few enough.
     fn until(&self, now: u64) -> Option<u64> {
         let current = now / self.width;
-        let first = (current + 1).saturating_sub(self.len());
+        let first = current.saturating_sub(self.len() - 1);
         let mut total: u64 = (first..=current).map(|k| self.failures_in(k)).sum();
         let threshold = u64::from(self.threshold);
         if total <= threshold {
@@ -307,16 +307,16 @@ impl Buckets {
         for k in first..=current {
             total -= self.failures_in(k).min(total);
             if total <= threshold {
-                return Some((k + self.len()).saturating_mul(self.width));
+                return Some(k.saturating_add(self.len()).saturating_mul(self.width));
             }
         }
         // Racing writers added failures to the current bucket while we read: it ends last.
-        Some((current + self.len()).saturating_mul(self.width))
+        Some(current.saturating_add(self.len()).saturating_mul(self.width))
     }
 
     fn count(&self, now: u64) -> u32 {
         let current = now / self.width;
-        let first = (current + 1).saturating_sub(self.len());
+        let first = current.saturating_sub(self.len() - 1);
         let total: u64 = (first..=current).map(|k| self.failures_in(k)).sum();
         let cap = u64::from(self.threshold) + 1;
         u32::try_from(total.min(cap)).unwrap_or(u32::MAX)

@@ -844,3 +844,49 @@ fn debug_format_neither_changes_the_state_nor_calls_the_observer() {
     probe(&cb).success();
     assert_eq!(cb.state(), State::Closed);
 }
+
+/// Regression: the bucketed window (T > 4096) with a window under 128 ns and the clock at its
+/// maximum looped forever in release and overflowed in debug: the walk over the buckets began
+/// at `current + 1`, which wrapped. So did the failure-rate rule's, with any window.
+#[test]
+fn bucketed_windows_at_the_end_of_the_clock_neither_overflow_nor_loop() {
+    let clock = ManualClock::new();
+    let count = CircuitBreaker::builder()
+        .window(Duration::from_nanos(10))
+        .error_threshold(EXACT_MAX_THRESHOLD + 904)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let rate = CircuitBreaker::builder()
+        .window(Duration::from_nanos(10))
+        .failure_rate(1.0, 2)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    clock.advance(Duration::MAX);
+    for cb in [&count, &rate] {
+        cb.try_acquire().unwrap().failure();
+        assert_eq!(cb.errors_in_window(), 1);
+        assert_eq!(cb.state(), State::Closed);
+    }
+}
+
+/// Regression: probing accepted an open time or a probe timeout of `Duration::MAX`, while the
+/// same window was refused; every duration the clock cannot hold is now refused when built.
+#[test]
+fn probing_durations_beyond_the_clock_are_refused_at_build() {
+    let too_long = Duration::MAX;
+    for probing in [
+        Probing::new(1).open_time(too_long),
+        Probing::new(1).probe_timeout(too_long),
+        Probing::new(1).backoff(2.0, too_long),
+    ] {
+        let built = CircuitBreaker::builder().probing(probing.clone()).build();
+        assert!(
+            matches!(built, Err(breaker::ConfigError::TooLong { .. })),
+            "{probing:?}: {built:?}"
+        );
+    }
+    let slow = CircuitBreaker::builder().slow_call(too_long).build();
+    assert!(matches!(slow, Err(breaker::ConfigError::TooLong { .. })));
+}

@@ -144,7 +144,7 @@ impl FailureRate {
     /// The successes and the failures in the window at `now`.
     pub(crate) fn totals(&self, now: u64) -> (u64, u64) {
         let current = now / self.width;
-        let first = (current + 1).saturating_sub(self.len);
+        let first = current.saturating_sub(self.len - 1);
         let (mut successes, mut failures) = (0u64, 0u64);
         for stripe in &self.stripes[..] {
             for k in first..=current {
