@@ -311,7 +311,11 @@ impl Buckets {
             }
         }
         // Racing writers added failures to the current bucket while we read: it ends last.
-        Some(current.saturating_add(self.len()).saturating_mul(self.width))
+        Some(
+            current
+                .saturating_add(self.len())
+                .saturating_mul(self.width),
+        )
     }
 
     fn count(&self, now: u64) -> u32 {
