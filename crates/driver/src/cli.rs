@@ -139,7 +139,10 @@ where
                   happened.\n\n\
                   The leading words of `driver 8080`, `python-free driver 8080` and the original \
                   demo's `python main.py 8080` are skipped, so that each of these command lines \
-                  runs the same demo (in the Docker image too, which holds no Python)."
+                  runs the same demo (in the Docker image too, which holds no Python).\n\n\
+                  Exit code: 0 when the scenario ran and the service answered at least once \
+                  (whatever the status), 1 when no request reached it (a refused port, an \
+                  unknown host, no answer within the timeout), 2 for a bad argument or setup."
 )]
 pub struct Cli {
     /// The port the sum service listens on.

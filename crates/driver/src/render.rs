@@ -157,6 +157,14 @@ pub struct Summary {
     pub changes: Vec<Change>,
 }
 
+impl Summary {
+    /// Whether requests were sent and none of them reached the service: no HTTP response came
+    /// back at all (a refused connection, an unknown host, a service that never answers).
+    pub fn reached_nothing(&self) -> bool {
+        self.forwarded > 0 && self.answered == 0
+    }
+}
+
 /// A change of state of the breaker, at a time since the start of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
@@ -274,7 +282,7 @@ pub fn summary(s: &Summary, rules: &Rules, target: &str) -> String {
         let _ = write!(out, ", {} ignored", s.ignored);
     }
     let _ = writeln!(out, "), {} rejected.", s.rejected);
-    if s.forwarded > 0 && s.answered == 0 {
+    if s.reached_nothing() {
         let _ = writeln!(
             out,
             "No request reached the service at {target}: is it running?"

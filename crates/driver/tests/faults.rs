@@ -1,6 +1,7 @@
 //! Services that misbehave, on 127.0.0.1:0: answers that never come, bodies that stall, break
 //! off or never end, and text meant for the terminal rather than the reader.
 
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use breaker::{ManualClock, State};
@@ -251,4 +252,31 @@ async fn the_services_text_is_printed_inert() {
         );
     }
     assert!(text.starts_with('\u{1b}'));
+}
+
+/// Runs the driver binary with `args`, without colour, within [`BOUND`].
+async fn run_binary(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_driver"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run the driver")
+    });
+    tokio::time::timeout(BOUND, run)
+        .await
+        .expect("the driver ends")
+        .expect("join")
+}
+
+#[tokio::test]
+async fn an_unknown_host_exits_1() {
+    let out = run_binary(&["8080", "--host", "no-such-host.invalid", "--window", "0.2"]).await;
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("No request reached the service at http://no-such-host.invalid:8080"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
 }
