@@ -42,7 +42,7 @@ fn run() -> anyhow::Result<ExitCode> {
         failure_rate: cli.failure_rate.map(|ratio| (ratio, cli.min_calls)),
         consecutive: cli.consecutive,
         slow: cli.slow,
-        timeout: cli.timeout,
+        timeout: cli.request_timeout(),
         half_open: cli.half_open,
     };
     // The recorder goes in before the breaker is built: the breaker binds its metrics then.

@@ -20,6 +20,8 @@ const BOUND: Duration = Duration::from_secs(60);
 /// What a fault server does with each connection, once it has read the request's head.
 #[derive(Debug, Clone, Copy)]
 enum Fault {
+    /// Says nothing, until the client goes away.
+    Silent,
     /// A 200 that promises 100 bytes, sends 9, and stalls until the client goes away.
     StalledBody,
     /// A 200 that promises 100 bytes, sends 9, and resets the connection.
@@ -56,6 +58,7 @@ async fn answer(mut socket: TcpStream, fault: Fault) {
     }
     let promised = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nThe value";
     match fault {
+        Fault::Silent => until_closed(&mut socket).await,
         Fault::StalledBody => {
             let _ = socket.write_all(promised).await;
             until_closed(&mut socket).await;
@@ -268,6 +271,21 @@ async fn run_binary(args: &[&str]) -> Output {
         .await
         .expect("the driver ends")
         .expect("join")
+}
+
+#[tokio::test]
+async fn by_default_a_service_that_never_answers_opens_the_circuit() {
+    let port = serve(Fault::Silent).await.to_string();
+    // No --timeout: the default fits T + 1 = 4 timeouts in W = 1 s.
+    let out = run_binary(&[&port, "--window", "1"]).await;
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("CIRCUIT OPEN: Please wait"), "{stdout}");
+    assert!(
+        stdout.contains("closed -> open  (failure_count)"),
+        "{stdout}"
+    );
+    // No answer came: nothing reached the service.
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
 }
 
 #[tokio::test]
