@@ -139,7 +139,10 @@ where
                   happened.\n\n\
                   The leading words of `driver 8080`, `python-free driver 8080` and the original \
                   demo's `python main.py 8080` are skipped, so that each of these command lines \
-                  runs the same demo (in the Docker image too, which holds no Python)."
+                  runs the same demo (in the Docker image too, which holds no Python).\n\n\
+                  Exit code: 0 when the scenario ran and the service answered at least once \
+                  (whatever the status), 1 when no request reached it (a refused port, an \
+                  unknown host, no answer within the timeout), 2 for a bad argument or setup."
 )]
 pub struct Cli {
     /// The port the sum service listens on.
@@ -188,9 +191,13 @@ pub struct Cli {
     #[arg(long, value_name = "S", value_parser = positive_seconds)]
     pub slow: Option<Duration>,
 
-    /// The request timeout, in seconds: a slower answer is a failure.
-    #[arg(long, default_value = "2", value_parser = positive_seconds)]
-    pub timeout: Duration,
+    /// The request timeout, in seconds, from sending the request to the last byte of the
+    /// answer: a slower answer is a failure. By default W / (N + 1), N being the failures in W
+    /// that open the circuit (T + 1 with the count rule, else --min-calls with
+    /// --failure-rate), between 0.1 s and 2 s: so a service that never answers still opens
+    /// the circuit (W / 5 = 1 s with the defaults).
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
+    pub timeout: Option<Duration>,
 
     /// Recover through a half-open state with N probes, after an open time of W.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4095))]
@@ -224,6 +231,53 @@ pub struct Cli {
     /// or TERM is dumb.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+impl Cli {
+    /// The request timeout: `--timeout` if given, else [`default_timeout`] for these rules.
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout.unwrap_or_else(|| {
+            default_timeout(
+                self.window,
+                self.threshold.0,
+                self.failure_rate.map(|_| self.min_calls),
+            )
+        })
+    }
+}
+
+/// The shortest default request timeout.
+pub const MIN_DEFAULT_TIMEOUT: Duration = Duration::from_millis(100);
+/// The longest default request timeout.
+pub const MAX_DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The request timeout when `--timeout` is not given: W / (N + 1), N being the failures that
+/// must fall in the window to open the circuit (T + 1 for the count rule, else the failure-rate
+/// rule's fewest calls), kept between [`MIN_DEFAULT_TIMEOUT`] and [`MAX_DEFAULT_TIMEOUT`].
+/// Requests go one at a time, so N requests that each time out then end within W: a service
+/// that never answers opens the circuit. The consecutive rule alone counts no window, and gets
+/// the longest.
+///
+/// ```
+/// use std::time::Duration;
+/// use driver::cli::default_timeout;
+///
+/// // W = 5 s, T = 3: four timeouts of 1 s end within 5 s.
+/// assert_eq!(default_timeout(Duration::from_secs(5), Some(3), None), Duration::from_secs(1));
+/// ```
+pub fn default_timeout(
+    window: Duration,
+    threshold: Option<u32>,
+    min_calls: Option<u32>,
+) -> Duration {
+    let needed = match (threshold, min_calls) {
+        (Some(t), _) => Some(t.saturating_add(1)),
+        (None, Some(n)) => Some(n),
+        (None, None) => None,
+    };
+    needed
+        .map_or(MAX_DEFAULT_TIMEOUT, |n| window / n.saturating_add(1))
+        .clamp(MIN_DEFAULT_TIMEOUT, MAX_DEFAULT_TIMEOUT)
 }
 
 /// The fewest calls the failure-rate rule judges when `--min-calls` is not given.
@@ -352,6 +406,54 @@ mod tests {
     }
 
     #[test]
+    fn by_default_a_service_that_never_answers_opens_the_circuit() {
+        // Requests go one at a time: T + 1 timeouts in a row must end within W.
+        let fits = |cli: &Cli, failures: u32| {
+            let timeout = cli.request_timeout();
+            assert!(timeout >= MIN_DEFAULT_TIMEOUT && timeout <= MAX_DEFAULT_TIMEOUT);
+            timeout * failures < cli.window
+        };
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.timeout, None);
+        assert_eq!(cli.request_timeout(), Duration::from_secs(1));
+        assert!(fits(&cli, 4));
+        for (args, failures) in [
+            (&["--window", "1"][..], 4),
+            (&["--window", "5", "--threshold", "0"], 1),
+            (&["--window", "5", "--threshold", "9"], 10),
+            (&["--window", "60", "--threshold", "100"], 101),
+            (
+                &[
+                    "--threshold",
+                    "none",
+                    "--failure-rate",
+                    "0.5",
+                    "--min-calls",
+                    "4",
+                ],
+                4,
+            ),
+        ] {
+            let cli = parse(args).unwrap();
+            assert!(
+                fits(&cli, failures),
+                "{args:?}: {:?}",
+                cli.request_timeout()
+            );
+        }
+        // Never longer than 2 s, never shorter than 0.1 s.
+        let long = parse(&["--window", "600"]).unwrap();
+        assert_eq!(long.request_timeout(), MAX_DEFAULT_TIMEOUT);
+        let short = parse(&["--window", "0.1"]).unwrap();
+        assert_eq!(short.request_timeout(), MIN_DEFAULT_TIMEOUT);
+        let streak = parse(&["--threshold", "none", "--consecutive", "2"]).unwrap();
+        assert_eq!(streak.request_timeout(), MAX_DEFAULT_TIMEOUT);
+        // `--timeout` wins.
+        let given = parse(&["--timeout", "7"]).unwrap();
+        assert_eq!(given.request_timeout(), Duration::from_secs(7));
+    }
+
+    #[test]
     fn the_rule_flags_read_their_values() {
         let cli = parse(&[
             "--failure-rate",
@@ -435,7 +537,7 @@ mod tests {
         let cli = parse(&["9000", "--window", "0.2", "--timeout", "0.5"]).unwrap();
         assert_eq!(cli.port, 9000);
         assert_eq!(cli.window, Duration::from_millis(200));
-        assert_eq!(cli.timeout, Duration::from_millis(500));
+        assert_eq!(cli.request_timeout(), Duration::from_millis(500));
     }
 
     #[test]

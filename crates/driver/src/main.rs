@@ -10,9 +10,10 @@ use driver::run::{Config, Driver, Pace};
 use driver::scenario;
 
 /// Every error ends the run with one line on stderr, saying what was being done, and exit code 2.
+/// A run in which no request reached the service ends with exit code 1, after its summary.
 fn main() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("driver: {error:#}");
             ExitCode::from(2)
@@ -20,12 +21,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<()> {
+fn run() -> anyhow::Result<ExitCode> {
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(ArgsError::Clap(e)) if !e.use_stderr() => {
             let _ = e.print(); // --help or --version
-            return Ok(());
+            return Ok(ExitCode::SUCCESS);
         }
         Err(e) => return Err(e).context("reading the command line"),
     };
@@ -41,7 +42,7 @@ fn run() -> anyhow::Result<()> {
         failure_rate: cli.failure_rate.map(|ratio| (ratio, cli.min_calls)),
         consecutive: cli.consecutive,
         slow: cli.slow,
-        timeout: cli.timeout,
+        timeout: cli.request_timeout(),
         half_open: cli.half_open,
     };
     // The recorder goes in before the breaker is built: the breaker binds its metrics then.
@@ -87,5 +88,9 @@ fn run() -> anyhow::Result<()> {
     if let Some(metrics) = metrics {
         let _ = write!(stdout, "\nThe breaker's metrics:\n{}", metrics.render());
     }
-    Ok(())
+    Ok(if totals.reached_nothing() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

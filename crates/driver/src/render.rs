@@ -74,8 +74,8 @@ pub fn render(line: &Line, color: bool) -> String {
         ),
         Line::ForcedClosed => (FORCED_CLOSED.into(), |s| s.green()),
         Line::ForcedOpen => (FORCED_OPEN.into(), |s| s.red()),
-        Line::Response(text) => (text.clone(), |s| s.white()),
-        Line::Slow(text) => (format!("{text} {SLOW}"), |s| s.white()),
+        Line::Response(text) => (escape(text), |s| s.white()),
+        Line::Slow(text) => (format!("{} {SLOW}", escape(text)), |s| s.white()),
         Line::Problem => (PROBLEM.into(), |s| s.white()),
         Line::Unavailable => (UNAVAILABLE.into(), |s| s.white()),
     };
@@ -84,6 +84,49 @@ pub fn render(line: &Line, color: bool) -> String {
     } else {
         text
     }
+}
+
+/// The service's text made safe to print on one line of a terminal: every character that a
+/// terminal acts on rather than shows is written as an escape, so that a service can neither
+/// move the cursor, clear the screen, colour the output, nor start a line of its own (a fake
+/// status line, say).
+///
+/// Escaped: the C0 controls (below 0x20) but the tab, DEL, the C1 controls (0x80 to 0x9f,
+/// the 8-bit CSI among them), the Unicode line and paragraph separators and the bidirectional
+/// controls (which reorder what follows them). A backslash is doubled, so that an escape can
+/// be told apart from the same text sent as it is.
+///
+/// ```
+/// use driver::render::escape;
+///
+/// assert_eq!(escape("The value is: 57"), "The value is: 57");
+/// assert_eq!(escape("\u{1b}[2J\nCIRCUIT CLOSED"), "\\e[2J\\nCIRCUIT CLOSED");
+/// ```
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\u{1b}' => out.push_str("\\e"),
+            '\t' => out.push(c),
+            '\0'..='\u{1f}' | '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            '\u{80}'..='\u{9f}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// A duration as seconds with two decimals, rounded up so that "wait S seconds" is never too
@@ -112,6 +155,14 @@ pub struct Summary {
     pub answered: u32,
     /// Each change of state, with its time since the start.
     pub changes: Vec<Change>,
+}
+
+impl Summary {
+    /// Whether requests were sent and none of them reached the service: no HTTP response came
+    /// back at all (a refused connection, an unknown host, a service that never answers).
+    pub fn reached_nothing(&self) -> bool {
+        self.forwarded > 0 && self.answered == 0
+    }
 }
 
 /// A change of state of the breaker, at a time since the start of the run.
@@ -231,7 +282,7 @@ pub fn summary(s: &Summary, rules: &Rules, target: &str) -> String {
         let _ = write!(out, ", {} ignored", s.ignored);
     }
     let _ = writeln!(out, "), {} rejected.", s.rejected);
-    if s.forwarded > 0 && s.answered == 0 {
+    if s.reached_nothing() {
         let _ = writeln!(
             out,
             "No request reached the service at {target}: is it running?"
@@ -295,6 +346,54 @@ mod tests {
             render(&Line::Unavailable, true),
             format!("\u{1b}[37m{UNAVAILABLE}\u{1b}[0m")
         );
+    }
+
+    #[test]
+    fn the_services_text_cannot_act_on_the_terminal() {
+        // A clear screen and a fake status line, on a line of their own.
+        let forged = format!("\u{1b}[2J\u{1b}[H\r\n\u{1b}[32m{CLOSED}\u{1b}[0m");
+        for line in [Line::Response(forged.clone()), Line::Slow(forged)] {
+            for color in [false, true] {
+                colored::control::set_override(true);
+                let text = render(&line, color);
+                let inner = if color {
+                    // Only the driver's own colour codes, around the whole line.
+                    text.strip_prefix("\u{1b}[37m")
+                        .and_then(|t| t.strip_suffix("\u{1b}[0m"))
+                        .unwrap_or_else(|| panic!("{text:?}"))
+                } else {
+                    &text
+                };
+                assert!(!inner.chars().any(char::is_control), "{inner:?}");
+                assert!(
+                    inner.starts_with(&format!("\\e[2J\\e[H\\r\\n\\e[32m{CLOSED}\\e[0m")),
+                    "{inner:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn escape_writes_each_control_as_text() {
+        assert_eq!(escape(""), "");
+        assert_eq!(escape("The value is: 57"), "The value is: 57");
+        assert_eq!(escape("a\tb c"), "a\tb c"); // a tab and a space stay
+        assert_eq!(
+            escape("\0\u{7}\u{8}\u{b}\u{c}"),
+            "\\x00\\x07\\x08\\x0b\\x0c"
+        );
+        assert_eq!(escape("\u{1f}\u{7f}"), "\\x1f\\x7f");
+        assert_eq!(escape("\u{80}\u{9b}31m\u{9f}"), "\\u{80}\\u{9b}31m\\u{9f}");
+        assert_eq!(escape("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
+        assert_eq!(escape("\u{202e}cba\u{2066}"), "\\u{202e}cba\\u{2066}");
+        assert_eq!(escape("C:\\dir\\n"), "C:\\\\dir\\\\n");
+        // Printable text beyond ASCII is kept.
+        assert_eq!(escape("é 合計 \u{a0}"), "é 合計 \u{a0}");
+        // Nothing a terminal acts on is left, whatever the input.
+        let every: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let escaped = escape(&every);
+        assert!(!escaped.chars().any(|c| c.is_control() && c != '\t'));
+        assert!(!escaped.contains(['\u{2028}', '\u{2029}', '\u{202e}', '\u{2067}']));
     }
 
     #[test]

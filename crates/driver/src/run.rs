@@ -3,9 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use breaker::http::{BreakerClient, classify_status};
+use breaker::http::classify_status;
 use breaker::{
-    CircuitBreaker, Clock, ConfigError, Error, ManualClock, MonotonicClock, Outcome, Probing, State,
+    CircuitBreaker, Clock, ConfigError, ManualClock, MonotonicClock, Outcome, Probing, State,
 };
 
 use crate::render::{Change, Line, Rules, Summary};
@@ -13,6 +13,10 @@ use crate::scenario::Step;
 
 /// The name of the driver's breaker, in its metrics.
 pub const BREAKER_NAME: &str = "sum-service";
+
+/// The most of a response body the driver reads: the sum service's answers are a line. A
+/// longer body is a failure, and is not printed.
+pub const BODY_CAP: usize = 64 * 1024;
 
 /// How the driver is set up.
 #[derive(Debug, Clone)]
@@ -32,7 +36,7 @@ pub struct Config {
     pub consecutive: Option<u32>,
     /// The slow-call threshold: a slower success is recorded as a failure.
     pub slow: Option<Duration>,
-    /// The request timeout.
+    /// The request timeout: from sending the request to the last byte of the response's body.
     pub timeout: Duration,
     /// Half-open probing with this many probes, if set.
     pub half_open: Option<u32>,
@@ -70,7 +74,8 @@ pub enum SetupError {
 /// The driver: a reqwest client behind a breaker, pointed at one service.
 #[derive(Debug)]
 pub struct Driver {
-    client: BreakerClient<reqwest::Client>,
+    http: reqwest::Client,
+    breaker: CircuitBreaker,
     base: reqwest::Url,
     pace: Pace,
     changes: Arc<Mutex<Vec<Change>>>,
@@ -141,13 +146,17 @@ impl Driver {
             builder = builder.clock(clock.clone());
         }
         let breaker = builder.build()?;
+        if config.timeout.is_zero() {
+            return Err(SetupError::Breaker(ConfigError::ZeroRequestTimeout));
+        }
+        // The request's timeout is the driver's own (see `exchange`), around the whole
+        // exchange, body included.
         let http = reqwest::Client::builder()
-            .timeout(config.timeout)
             .build()
             .map_err(SetupError::Client)?;
-        let client = BreakerClient::new(http, breaker).with_timeout(config.timeout)?;
         Ok(Self {
-            client,
+            http,
+            breaker,
             base,
             pace,
             changes,
@@ -173,7 +182,7 @@ impl Driver {
 
     /// The breaker in use.
     pub fn breaker(&self) -> &CircuitBreaker {
-        self.client.breaker()
+        &self.breaker
     }
 
     /// Plays `steps`, handing each output line to `emit` as it happens, and returns the totals.
@@ -239,9 +248,20 @@ impl Driver {
         // longer in real time (a success within that hair of the threshold could be told
         // apart differently), the same on a manual clock.
         let started = self.now();
-        let result = self.client.send(request).await;
-        let took = self.now().saturating_sub(started);
-        if shown.is_none() && !matches!(result, Err(Error::Open(_))) {
+        let permit = match self.breaker.try_acquire() {
+            Ok(permit) => permit,
+            Err(open) => {
+                summary.rejected += 1;
+                emit(if open.is_forced() {
+                    Line::ForcedOpen
+                } else {
+                    Line::Open(open.retry_after())
+                });
+                emit(Line::Unavailable);
+                return;
+            }
+        };
+        if shown.is_none() {
             // The open period ended between the look and the call: with probing the request
             // is a probe, else the circuit closed.
             let probing = self.config.half_open.is_some() && before == State::Open;
@@ -251,51 +271,44 @@ impl Driver {
                 Line::Closed
             });
         }
-        match result {
-            Err(Error::Open(open)) => {
-                summary.rejected += 1;
-                emit(if open.is_forced() {
-                    Line::ForcedOpen
-                } else {
-                    Line::Open(open.retry_after())
-                });
-                emit(Line::Unavailable);
-            }
-            Err(Error::Inner(_)) => {
-                summary.forwarded += 1;
+        // The permit is held until the body is read, or the timeout ends the exchange: a
+        // body that stalls, breaks off or runs past the cap makes the call a failure.
+        let mut answered = false;
+        let exchange = exchange(&self.http, request, &mut answered);
+        let result = tokio::time::timeout(self.config.timeout, exchange).await;
+        let took = self.now().saturating_sub(started);
+        summary.forwarded += 1;
+        if answered {
+            summary.answered += 1;
+        }
+        let (outcome, text) = match result {
+            Ok(Ok((status, text))) => (classify_status(status), text),
+            Ok(Err(_)) | Err(_) => (Outcome::Failure, String::new()),
+        };
+        permit.record(outcome);
+        match outcome {
+            Outcome::Failure => {
                 summary.failed += 1;
                 emit(Line::Problem);
             }
-            Ok(response) => {
-                summary.forwarded += 1;
-                summary.answered += 1;
-                let outcome = classify_status(response.status());
-                let text = response.text().await.unwrap_or_default();
-                match outcome {
-                    Outcome::Failure => {
-                        summary.failed += 1;
-                        emit(Line::Problem);
-                    }
-                    Outcome::Success if self.config.slow.is_some_and(|slow| took > slow) => {
-                        summary.failed += 1;
-                        summary.slow += 1;
-                        emit(Line::Slow(text));
-                    }
-                    Outcome::Success => {
-                        summary.succeeded += 1;
-                        emit(Line::Response(text));
-                    }
-                    Outcome::Ignored => {
-                        summary.ignored += 1;
-                        emit(Line::Response(text));
-                    }
-                }
+            Outcome::Success if self.config.slow.is_some_and(|slow| took > slow) => {
+                summary.failed += 1;
+                summary.slow += 1;
+                emit(Line::Slow(text));
+            }
+            Outcome::Success => {
+                summary.succeeded += 1;
+                emit(Line::Response(text));
+            }
+            Outcome::Ignored => {
+                summary.ignored += 1;
+                emit(Line::Response(text));
             }
         }
     }
 
     fn build(&self, step: &Step) -> Result<reqwest::Request, reqwest::Error> {
-        let http = self.client.client();
+        let http = &self.http;
         match step {
             Step::Sum { value1, value2 } => {
                 let url = self.base.join("sum").expect("a fixed relative path joins");
@@ -306,6 +319,44 @@ impl Driver {
             _ => http.get(self.base.clone()).build(),
         }
     }
+}
+
+/// Why an exchange brought no usable answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExchangeError {
+    /// No response, or its body broke off.
+    Http,
+    /// The body ran past [`BODY_CAP`].
+    TooLong,
+}
+
+/// Sends `request` and reads the whole body, at most [`BODY_CAP`] bytes of it, setting
+/// `answered` once the response's head has arrived. A body that is not UTF-8 is read lossily.
+async fn exchange(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    answered: &mut bool,
+) -> Result<(reqwest::StatusCode, String), ExchangeError> {
+    let mut response = http
+        .execute(request)
+        .await
+        .map_err(|_| ExchangeError::Http)?;
+    *answered = true;
+    let status = response.status();
+    if response
+        .content_length()
+        .is_some_and(|n| n > BODY_CAP as u64)
+    {
+        return Err(ExchangeError::TooLong);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| ExchangeError::Http)? {
+        if chunk.len() > BODY_CAP - body.len() {
+            return Err(ExchangeError::TooLong);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// The status line shown before a request, when the state says what will happen to it:
