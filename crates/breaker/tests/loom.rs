@@ -67,20 +67,33 @@ fn assert_chained(changes: &[(State, State)]) {
     }
 }
 
-/// T = 1: two threads record one failure each. Both count, and exactly one trips.
-#[test]
-fn concurrent_failures_are_never_lost_and_trip_once() {
-    check(|| {
-        let (cb, _clock, log) = observed(CircuitBreaker::builder().error_threshold(1));
-        let other = cb.clone();
-        let t = thread::spawn(move || other.try_acquire().expect("closed").failure());
-        cb.try_acquire().expect("closed").failure();
-        t.join().unwrap();
+/// Two threads record one failure each, with threshold `t`. Both count (up to the T + 1 the
+/// window keeps), and exactly one trips: with T = 1 only the second failure crosses T, with
+/// T = 0 both do and only one may move the circuit.
+fn two_failures_trip_once(t: u32) {
+    check(move || {
+        let (cb, _clock, log) = observed(CircuitBreaker::builder().error_threshold(t));
+        // Both calls are admitted while closed, then end together.
+        let mine = cb.try_acquire_owned().expect("closed");
+        let theirs = cb.try_acquire_owned().expect("closed");
+        let h = thread::spawn(move || theirs.failure());
+        mine.failure();
+        h.join().unwrap();
 
-        assert_eq!(cb.errors_in_window(), 2);
+        assert_eq!(cb.errors_in_window(), 2.min(t + 1));
         assert_eq!(cb.state(), State::Open);
         assert_eq!(changes(&log), [(State::Closed, State::Open)]);
     });
+}
+
+#[test]
+fn concurrent_failures_are_never_lost_and_trip_once() {
+    two_failures_trip_once(1);
+}
+
+#[test]
+fn concurrent_failures_over_t_zero_trip_once() {
+    two_failures_trip_once(0);
 }
 
 /// T = 0: a failure opened the circuit until its stamp is W old; at that very instant, one
