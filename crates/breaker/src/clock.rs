@@ -5,9 +5,10 @@
 //! [`MonotonicClock`] is the default, and [`ManualClock`] moves only when a test (or a benchmark,
 //! or a simulation) tells it to, so a timeline can be checked to the nanosecond without waiting.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use crate::sync::{AtomicU64, Ordering};
 
 /// A monotonic source of time for a [`CircuitBreaker`](crate::CircuitBreaker).
 ///
@@ -86,6 +87,7 @@ impl MonotonicClock {
 impl Clock for MonotonicClock {
     #[inline]
     fn now(&self) -> Duration {
+        // A std `OnceLock` even under loom: see `sync.rs` for why the origin is not modelled.
         static ORIGIN: OnceLock<quanta::Instant> = OnceLock::new();
         let origin = *ORIGIN.get_or_init(quanta::Instant::now);
         quanta::Instant::now().saturating_duration_since(origin)

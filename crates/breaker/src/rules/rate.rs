@@ -62,6 +62,8 @@ struct Stripe {
     failures: [AtomicU64; BUCKETS],
 }
 
+// Neither the stripe assignment below nor its counter goes through `crate::sync`: which stripe
+// a thread writes changes contention, never a count (see `sync.rs`).
 thread_local! {
     /// The stripe this thread writes, given on its first write.
     static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
