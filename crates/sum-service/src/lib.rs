@@ -90,6 +90,10 @@ pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Se
             .configure(routes::configure)
     })
     .workers(workers.max(1))
+    // No lingering after a response that closes the connection: lingering reads (and throws
+    // away) whatever the client still sends, which for an endless body is as much as it can
+    // push in the time allowed. See the README.
+    .client_disconnect_timeout(Duration::ZERO)
     .shutdown_timeout(shutdown_timeout.as_secs())
     .listen(listener)?
     .run();

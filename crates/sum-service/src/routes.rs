@@ -4,8 +4,15 @@
 //! extractors answer 400 on bad input and the original service, which clients and the breaker
 //! demo depend on, answers 500.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_core::Stream;
 use serde::Serialize;
 
 use crate::metrics::{self, Metrics};
@@ -24,31 +31,30 @@ pub const FORM_ERROR: &str = "An error occurred, please try again later.";
 ///
 /// Unknown paths get 404; a known path with the wrong method gets 405 with an `Allow` header.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(BODY_LIMIT))
-        .service(
-            web::resource("/")
-                .route(web::get().to(index))
-                .route(web::head().to(index))
-                .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-        )
-        .service(
-            web::resource("/health")
-                .route(web::get().to(health))
-                .route(web::head().to(health))
-                .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-        )
-        .service(
-            web::resource("/sum")
-                .route(web::post().to(sum))
-                .default_service(web::to(|| method_not_allowed("POST"))),
-        )
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(metrics_text))
-                .route(web::head().to(metrics_text))
-                .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-        )
-        .default_service(web::to(not_found));
+    cfg.service(
+        web::resource("/")
+            .route(web::get().to(index))
+            .route(web::head().to(index))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
+    )
+    .service(
+        web::resource("/health")
+            .route(web::get().to(health))
+            .route(web::head().to(health))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
+    )
+    .service(
+        web::resource("/sum")
+            .route(web::post().to(sum))
+            .default_service(web::to(|| method_not_allowed("POST"))),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics_text))
+            .route(web::head().to(metrics_text))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
+    )
+    .default_service(web::to(not_found));
 }
 
 /// `GET /`: the original service's health check.
@@ -76,11 +82,11 @@ async fn metrics_text(request: HttpRequest) -> HttpResponse {
 }
 
 /// `POST /sum`: a JSON body if the Content-Type says so, otherwise a form.
-async fn sum(request: HttpRequest, body: Result<web::Bytes, actix_web::Error>) -> HttpResponse {
+async fn sum(request: HttpRequest, payload: web::Payload) -> HttpResponse {
     let json = is_json(&request);
-    let body = match body {
+    let body = match read_body(&request, payload).await {
         Ok(body) => body,
-        Err(error) => return body_error(json, &error),
+        Err(unread) => return body_error(json, unread),
     };
     if json {
         match sum::sum_json(&body) {
@@ -122,19 +128,105 @@ fn is_content_type(request: &HttpRequest, wanted: &str) -> bool {
         .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(wanted))
 }
 
-/// The body could not be read: too large (413) or broken off (the extractor's own status, 400).
-fn body_error(json: bool, error: &actix_web::Error) -> HttpResponse {
-    let status = error.as_response_error().status_code();
-    let message = if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+/// A body that could not be read, and what is left of it unread.
+struct Unread {
+    /// 413 for a body over [`BODY_LIMIT`], 400 for one broken off or malformed.
+    status: StatusCode,
+    /// The rest of the request's body, kept alive until the response is sent (see [`body_error`]).
+    payload: web::Payload,
+}
+
+/// Reads the request body, up to [`BODY_LIMIT`] bytes.
+///
+/// A declared `Content-Length` over the limit is refused before a byte is read; otherwise the
+/// body is read until it ends or passes the limit, whichever comes first.
+async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<Bytes, Unread> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return Err(Unread {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            payload,
+        });
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
+        let status = match chunk {
+            Ok(chunk) if body.len() + chunk.len() <= BODY_LIMIT => {
+                body.extend_from_slice(&chunk);
+                continue;
+            }
+            Ok(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Err(_) => StatusCode::BAD_REQUEST,
+        };
+        return Err(Unread { status, payload });
+    }
+    Ok(body.freeze())
+}
+
+/// The body could not be read: too large (413) or broken off (400).
+///
+/// The response closes the connection and the rest of the body is never read. The unread
+/// payload rides in the response body until that body has been sent: while it is alive, the
+/// HTTP layer sees a request body still unread and closes the connection once the response is
+/// out, where a payload that is already gone would be read to its end (forever, for an endless
+/// chunked body) to keep the connection alive.
+fn body_error(json: bool, unread: Unread) -> HttpResponse {
+    let Unread { status, payload } = unread;
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
         "the request body is too large"
     } else {
         "the request body could not be read"
     };
-    let mut response = HttpResponse::build(status);
-    if json {
-        response.json(ErrorBody { error: message })
+    let (content_type, text) = if json {
+        let text = serde_json::to_string(&ErrorBody { error: message }).unwrap_or_default();
+        (ContentType::json(), text)
     } else {
-        text(response, message)
+        (ContentType::plaintext(), message.to_owned())
+    };
+    HttpResponse::build(status)
+        .force_close()
+        .content_type(content_type)
+        .body(BoxBody::new(KeepingUnread {
+            text: Some(Bytes::from(text)),
+            len: 0,
+            _unread: payload,
+        }))
+}
+
+/// A response body that holds the request's unread payload until it has been sent.
+struct KeepingUnread {
+    /// The body, until it is sent.
+    text: Option<Bytes>,
+    /// Its length once sent (for [`MessageBody::size`]).
+    len: u64,
+    _unread: web::Payload,
+}
+
+impl MessageBody for KeepingUnread {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Sized(
+            self.text
+                .as_ref()
+                .map_or(self.len, |text| text.len() as u64),
+        )
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        let text = this.text.take();
+        if let Some(text) = &text {
+            this.len = text.len() as u64;
+        }
+        Poll::Ready(text.map(Ok))
     }
 }
 

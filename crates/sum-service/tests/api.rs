@@ -2,8 +2,13 @@
 
 mod support;
 
+use std::time::Duration;
+
+use actix_web::rt::time::timeout;
 use serde_json::{Value, json};
 use support::{TestApp, labels, status_and_text};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const FORM_ERROR: &str = "An error occurred, please try again later.";
 
@@ -682,4 +687,75 @@ async fn the_service_stops_when_asked() {
         fresh.get(&url).send().await.is_err(),
         "still answering after stop"
     );
+}
+
+/// Reads from `stream` until the peer closes it (or resets it), keeping at most the first 64 KiB.
+/// Fails the test if that takes longer than `bound`.
+async fn read_until_closed(stream: &mut tokio::net::tcp::OwnedReadHalf, bound: Duration) -> String {
+    let mut kept = Vec::new();
+    let mut buffer = [0u8; 8192];
+    let reading = async {
+        // Bounded in count too: 64 MiB of reads at most, far more than any answer here.
+        for _ in 0..8192 {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if kept.len() < 64 * 1024 {
+                        kept.extend_from_slice(&buffer[..n]);
+                    }
+                }
+            }
+        }
+        panic!("the server kept talking");
+    };
+    timeout(bound, reading)
+        .await
+        .expect("the connection should have been closed before the bound");
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+#[actix_web::test]
+async fn an_endless_chunked_body_gets_413_and_the_connection_is_closed() {
+    const CHUNK: usize = 16 * 1024;
+    // What the client is willing to send in all: far more than the server should read.
+    const CAP: usize = 256 * 1024 * 1024;
+    let app = TestApp::spawn();
+    let stream = TcpStream::connect(app.socket).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let sending = actix_web::rt::spawn(async move {
+        let head = "POST /sum HTTP/1.1\r\nHost: localhost\r\n\
+                    Content-Type: application/x-www-form-urlencoded\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n";
+        writer.write_all(head.as_bytes()).await.unwrap();
+        let mut chunk = format!("{CHUNK:x}\r\n").into_bytes();
+        chunk.extend(std::iter::repeat_n(b'1', CHUNK));
+        chunk.extend_from_slice(b"\r\n");
+        let mut sent = 0;
+        while sent < CAP {
+            if writer.write_all(&chunk).await.is_err() {
+                return (sent, true, writer);
+            }
+            sent += chunk.len();
+        }
+        // The write half is handed back, not dropped, so the server sees no end of the stream.
+        (sent, false, writer)
+    });
+    let answer = read_until_closed(&mut reader, Duration::from_secs(20)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer:?}"
+    );
+    let (sent, refused, _writer) = timeout(Duration::from_secs(20), sending)
+        .await
+        .expect("the sender should have been stopped before the bound")
+        .unwrap();
+    // The kernel's buffers on both ends take a few MiB before a write fails; the server itself
+    // reads little past the 64 KiB limit.
+    assert!(refused, "the server read all {sent} bytes sent");
+    assert!(
+        sent < 32 * 1024 * 1024,
+        "{sent} bytes sent before the close"
+    );
+    app.stop().await;
 }
