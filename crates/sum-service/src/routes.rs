@@ -6,6 +6,7 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::http::StatusCode;
@@ -20,6 +21,14 @@ use crate::sum::{self, SumError};
 
 /// The largest request body `POST /sum` reads, in bytes (64 KiB); a larger one gets 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How long `POST /sum` waits for its whole body, from the request reaching the app (5 s); a
+/// body still unfinished then gets 408 and the connection is closed.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The body deadline in force, in the app data ([`BODY_TIMEOUT`] if there is none).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
 
 /// The text of `GET /`, the original's health check.
 pub const HEALTHY: &str = "Number summator healthy.";
@@ -84,9 +93,19 @@ async fn metrics_text(request: HttpRequest) -> HttpResponse {
 /// `POST /sum`: a JSON body if the Content-Type says so, otherwise a form.
 async fn sum(request: HttpRequest, payload: web::Payload) -> HttpResponse {
     let json = is_json(&request);
-    let body = match read_body(&request, payload).await {
+    let deadline = request
+        .app_data::<BodyTimeout>()
+        .map_or(BODY_TIMEOUT, |timeout| timeout.0);
+    let mut payload = payload;
+    let status =
+        match actix_web::rt::time::timeout(deadline, read_body(&request, &mut payload)).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
+        };
+    let body = match status {
         Ok(body) => body,
-        Err(unread) => return body_error(json, unread),
+        Err(status) => return body_error(json, status, payload),
     };
     if json {
         match sum::sum_json(&body) {
@@ -128,58 +147,43 @@ fn is_content_type(request: &HttpRequest, wanted: &str) -> bool {
         .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(wanted))
 }
 
-/// A body that could not be read, and what is left of it unread.
-struct Unread {
-    /// 413 for a body over [`BODY_LIMIT`], 400 for one broken off or malformed.
-    status: StatusCode,
-    /// The rest of the request's body, kept alive until the response is sent (see [`body_error`]).
-    payload: web::Payload,
-}
-
 /// Reads the request body, up to [`BODY_LIMIT`] bytes.
 ///
 /// A declared `Content-Length` over the limit is refused before a byte is read; otherwise the
 /// body is read until it ends or passes the limit, whichever comes first.
-async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<Bytes, Unread> {
+async fn read_body(request: &HttpRequest, payload: &mut web::Payload) -> Result<Bytes, StatusCode> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
-        return Err(Unread {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            payload,
-        });
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
     let mut body = BytesMut::new();
-    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
-        let status = match chunk {
-            Ok(chunk) if body.len() + chunk.len() <= BODY_LIMIT => {
-                body.extend_from_slice(&chunk);
-                continue;
-            }
-            Ok(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Err(_) => StatusCode::BAD_REQUEST,
-        };
-        return Err(Unread { status, payload });
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut *payload).poll_next(cx)).await {
+        match chunk {
+            Ok(chunk) if body.len() + chunk.len() <= BODY_LIMIT => body.extend_from_slice(&chunk),
+            Ok(_) => return Err(StatusCode::PAYLOAD_TOO_LARGE),
+            Err(_) => return Err(StatusCode::BAD_REQUEST),
+        }
     }
     Ok(body.freeze())
 }
 
-/// The body could not be read: too large (413) or broken off (400).
+/// The body could not be read: too large (413), broken off or malformed (400), or not finished
+/// before the deadline (408).
 ///
 /// The response closes the connection and the rest of the body is never read. The unread
 /// payload rides in the response body until that body has been sent: while it is alive, the
 /// HTTP layer sees a request body still unread and closes the connection once the response is
 /// out, where a payload that is already gone would be read to its end (forever, for an endless
 /// chunked body) to keep the connection alive.
-fn body_error(json: bool, unread: Unread) -> HttpResponse {
-    let Unread { status, payload } = unread;
-    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "the request body is too large"
-    } else {
-        "the request body could not be read"
+fn body_error(json: bool, status: StatusCode, payload: web::Payload) -> HttpResponse {
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+        StatusCode::REQUEST_TIMEOUT => "the request body took too long",
+        _ => "the request body could not be read",
     };
     let (content_type, text) = if json {
         let text = serde_json::to_string(&ErrorBody { error: message }).unwrap_or_default();

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::rt::time::timeout;
 use serde_json::{Value, json};
+use sum_service::Settings;
 use support::{TestApp, labels, status_and_text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -757,5 +758,83 @@ async fn an_endless_chunked_body_gets_413_and_the_connection_is_closed() {
         sent < 32 * 1024 * 1024,
         "{sent} bytes sent before the close"
     );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_trickled_body_is_cut_off_while_health_keeps_answering() {
+    let app = TestApp::spawn_with(Settings {
+        body_timeout: Duration::from_millis(500),
+        ..Settings::default()
+    });
+    let stream = TcpStream::connect(app.socket).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    // Headers, then one byte of the declared 1000 every 100 ms: 20 s of trickling at most.
+    let trickling = actix_web::rt::spawn(async move {
+        let head = "POST /sum HTTP/1.1\r\nHost: localhost\r\n\
+                    Content-Type: application/x-www-form-urlencoded\r\n\
+                    Content-Length: 1000\r\n\r\n";
+        writer.write_all(head.as_bytes()).await.unwrap();
+        for _ in 0..200 {
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            if writer.write_all(b"1").await.is_err() {
+                break;
+            }
+        }
+        writer
+    });
+    let health = async {
+        for _ in 0..5 {
+            let response = app.client.get(app.url("/health")).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let (answer, ()) = tokio::join!(
+        read_until_closed(&mut reader, Duration::from_secs(10)),
+        health
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer:?}"
+    );
+    trickling.abort();
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn trickling_clients_past_the_connection_limit_do_not_starve_health() {
+    const TRICKLERS: usize = 8;
+    let app = TestApp::spawn_with(Settings {
+        body_timeout: Duration::from_millis(500),
+        max_connections: 4,
+        ..Settings::default()
+    });
+    // Twice as many tricklers as the worker holds connections, each for 20 s at most.
+    let mut tricklers = Vec::new();
+    for _ in 0..TRICKLERS {
+        let mut stream = TcpStream::connect(app.socket).await.unwrap();
+        tricklers.push(actix_web::rt::spawn(async move {
+            let head = "POST /sum HTTP/1.1\r\nHost: localhost\r\n\
+                        Content-Type: application/x-www-form-urlencoded\r\n\
+                        Content-Length: 1000\r\n\r\n";
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            for _ in 0..200 {
+                actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+                if stream.write_all(b"1").await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    // The client's own 10 s timeout is the bound.
+    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    for trickler in tricklers {
+        trickler.abort();
+    }
     app.stop().await;
 }
