@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::rt::time::timeout;
 use serde_json::{Value, json};
-use sum_service::Settings;
+use sum_service::{RequestLog, Settings};
 use support::{TestApp, labels, status_and_text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -837,4 +837,60 @@ async fn trickling_clients_past_the_connection_limit_do_not_starve_health() {
         trickler.abort();
     }
     app.stop().await;
+}
+
+/// A log output that never returns from a write, like a pipe nobody reads.
+struct Stuck;
+
+impl std::io::Write for Stuck {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        loop {
+            std::thread::park();
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_stuck_log_output_neither_stops_answers_nor_shutdown() {
+    const REQUESTS: usize = 3 * sum_service::log::QUEUE_LINES;
+    let log = RequestLog::writer(Stuck).unwrap();
+    let app = TestApp::spawn_with(Settings {
+        log: log.clone(),
+        ..Settings::default()
+    });
+    let answering = async {
+        for i in 0..REQUESTS {
+            let response = app.client.get(app.url("/health")).send().await.unwrap();
+            assert_eq!(response.status(), 200, "request {i}");
+        }
+    };
+    timeout(Duration::from_secs(60), answering)
+        .await
+        .expect("every request should be answered before the bound");
+
+    // The writer thread holds the first lines (at most a buffer's worth, 8 KiB) and the queue
+    // the next QUEUE_LINES; the rest were dropped and counted, in the log and in the metrics.
+    let most = REQUESTS - sum_service::log::QUEUE_LINES - 1;
+    let dropped = log.dropped();
+    assert!(
+        (most as u64 - 400..=most as u64).contains(&dropped),
+        "{dropped}"
+    );
+    let metrics = app.metrics().await;
+    let counted = metrics.value("sum_service_log_lines_dropped_total", &[]);
+    assert_eq!(counted, Some(dropped as f64));
+    assert!(
+        !log.finish(Duration::from_millis(100)),
+        "a stuck output cannot be flushed"
+    );
+
+    timeout(Duration::from_secs(20), app.stop())
+        .await
+        .expect("the service should stop before the bound");
 }

@@ -27,8 +27,8 @@ impl TestApp {
         Self::spawn_with(Settings::default())
     }
 
-    /// Like [`TestApp::spawn`], with `settings` for everything but the worker count, the log and
-    /// the shutdown timeout.
+    /// Like [`TestApp::spawn`], with `settings` for everything but the worker count and the
+    /// shutdown timeout. A log left at stdout is captured into [`TestApp::log`] instead.
     pub fn spawn_with(settings: Settings) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let socket = listener.local_addr().expect("local address");
@@ -36,7 +36,10 @@ impl TestApp {
         let log = Arc::new(Mutex::new(Vec::new()));
         let settings = Settings {
             workers: 1,
-            log: RequestLog::Capture(Arc::clone(&log)),
+            log: match settings.log {
+                RequestLog::Stdout => RequestLog::Capture(Arc::clone(&log)),
+                other => other,
+            },
             shutdown_timeout: Duration::from_secs(1),
             ..settings
         };
