@@ -109,6 +109,7 @@ pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Se
             .app_data(log.clone())
             .app_data(metrics.clone())
             .app_data(routes::BodyTimeout(body_timeout))
+            .wrap(middleware::from_fn(routes::close_on_unread_body))
             .wrap(middleware::from_fn(log::log_requests))
             .wrap(middleware::from_fn(crate::metrics::record_requests))
             .configure(routes::configure)

@@ -9,10 +9,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
-use actix_web::http::StatusCode;
+use actix_web::dev::{Payload, ResponseHead, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, ContentType};
+use actix_web::http::{ConnectionType, Method, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_core::Stream;
 use serde::Serialize;
 
@@ -174,11 +176,8 @@ async fn read_body(request: &HttpRequest, payload: &mut web::Payload) -> Result<
 /// The body could not be read: too large (413), broken off or malformed (400), or not finished
 /// before the deadline (408).
 ///
-/// The response closes the connection and the rest of the body is never read. The unread
-/// payload rides in the response body until that body has been sent: while it is alive, the
-/// HTTP layer sees a request body still unread and closes the connection once the response is
-/// out, where a payload that is already gone would be read to its end (forever, for an endless
-/// chunked body) to keep the connection alive.
+/// The response closes the connection and the rest of the body is never read (see
+/// [`HoldingUnread`]).
 fn body_error(json: bool, status: StatusCode, payload: web::Payload) -> HttpResponse {
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
@@ -192,46 +191,79 @@ fn body_error(json: bool, status: StatusCode, payload: web::Payload) -> HttpResp
         (ContentType::plaintext(), message.to_owned())
     };
     HttpResponse::build(status)
-        .force_close()
         .content_type(content_type)
-        .body(BoxBody::new(KeepingUnread {
-            text: Some(Bytes::from(text)),
-            len: 0,
-            _unread: payload,
-        }))
+        .body(text)
+        .map_body(|head, body| closing(head, body, payload.into_inner()))
+        .map_into_boxed_body()
 }
 
-/// A response body that holds the request's unread payload until it has been sent.
-struct KeepingUnread {
-    /// The body, until it is sent.
-    text: Option<Bytes>,
-    /// Its length once sent (for [`MessageBody::size`]).
-    len: u64,
-    _unread: web::Payload,
+/// A response body that holds the request's unread payload until the body has been sent.
+///
+/// While the payload is alive the HTTP layer sees a request body still unread, and closes the
+/// connection once the response is out; a payload already dropped would instead be read to its
+/// end (forever, for an endless chunked body) to keep the connection alive.
+struct HoldingUnread {
+    body: BoxBody,
+    _unread: Payload,
 }
 
-impl MessageBody for KeepingUnread {
-    type Error = std::convert::Infallible;
+impl MessageBody for HoldingUnread {
+    type Error = <BoxBody as MessageBody>::Error;
 
     fn size(&self) -> BodySize {
-        BodySize::Sized(
-            self.text
-                .as_ref()
-                .map_or(self.len, |text| text.len() as u64),
-        )
+        self.body.size()
     }
 
     fn poll_next(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        let this = self.get_mut();
-        let text = this.text.take();
-        if let Some(text) = &text {
-            this.len = text.len() as u64;
-        }
-        Poll::Ready(text.map(Ok))
+        Pin::new(&mut self.get_mut().body).poll_next(cx)
     }
+}
+
+/// A response's head and body, made to close the connection without reading the rest of the
+/// request body, `unread`.
+fn closing<B: MessageBody + 'static>(
+    head: &mut ResponseHead,
+    body: B,
+    unread: Payload,
+) -> HoldingUnread {
+    head.set_connection_type(ConnectionType::Close);
+    HoldingUnread {
+        body: BoxBody::new(body),
+        _unread: unread,
+    }
+}
+
+/// Whether the request says it has a body: a non-zero `Content-Length`, or any
+/// `Transfer-Encoding`.
+fn declares_body(request: &HttpRequest) -> bool {
+    let headers = request.headers();
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .map(|value| value.to_str().map_or(true, |value| value.trim() != "0"));
+    headers.contains_key(header::TRANSFER_ENCODING) || length.unwrap_or(false)
+}
+
+/// The middleware (for [`actix_web::middleware::from_fn`]) that keeps every route but
+/// `POST /sum` from reading a request body: none of them needs one, so a request that brings one
+/// is answered as usual and its connection closed, the body unread. (The payload is held by the
+/// response body until it is sent, which makes the HTTP layer close the connection rather than
+/// read the body to its end.) `POST /sum` reads its body itself, with a limit and a deadline.
+pub async fn close_on_unread_body(
+    mut request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let reads_body = request.method() == Method::POST && request.path() == "/sum";
+    if reads_body || !declares_body(request.request()) {
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    }
+    let unread = request.take_payload();
+    let response = next.call(request).await?;
+    Ok(response
+        .map_body(|head, body| closing(head, body, unread))
+        .map_into_boxed_body())
 }
 
 /// A failed JSON sum: 500 with `{"error": "..."}`.

@@ -715,18 +715,25 @@ async fn read_until_closed(stream: &mut tokio::net::tcp::OwnedReadHalf, bound: D
     String::from_utf8_lossy(&kept).into_owned()
 }
 
-#[actix_web::test]
-async fn an_endless_chunked_body_gets_413_and_the_connection_is_closed() {
+/// Sends `METHOD PATH` with an endless chunked body, and checks that the answer has `status`,
+/// closes the connection, and comes before the server has read more than a little of the body.
+async fn endless_chunked_body_is_answered_and_cut_off(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    status: u16,
+) {
     const CHUNK: usize = 16 * 1024;
     // What the client is willing to send in all: far more than the server should read.
     const CAP: usize = 256 * 1024 * 1024;
-    let app = TestApp::spawn();
     let stream = TcpStream::connect(app.socket).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Transfer-Encoding: chunked\r\n\r\n"
+    );
     let sending = actix_web::rt::spawn(async move {
-        let head = "POST /sum HTTP/1.1\r\nHost: localhost\r\n\
-                    Content-Type: application/x-www-form-urlencoded\r\n\
-                    Transfer-Encoding: chunked\r\n\r\n";
         writer.write_all(head.as_bytes()).await.unwrap();
         let mut chunk = format!("{CHUNK:x}\r\n").into_bytes();
         chunk.extend(std::iter::repeat_n(b'1', CHUNK));
@@ -742,7 +749,10 @@ async fn an_endless_chunked_body_gets_413_and_the_connection_is_closed() {
         (sent, false, writer)
     });
     let answer = read_until_closed(&mut reader, Duration::from_secs(20)).await;
-    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    assert!(
+        answer.starts_with(&format!("HTTP/1.1 {status}")),
+        "{method} {path}: {answer:?}"
+    );
     assert!(
         answer.to_ascii_lowercase().contains("connection: close"),
         "{answer:?}"
@@ -753,11 +763,34 @@ async fn an_endless_chunked_body_gets_413_and_the_connection_is_closed() {
         .unwrap();
     // The kernel's buffers on both ends take a few MiB before a write fails; the server itself
     // reads little past the 64 KiB limit.
-    assert!(refused, "the server read all {sent} bytes sent");
     assert!(
-        sent < 32 * 1024 * 1024,
-        "{sent} bytes sent before the close"
+        refused,
+        "{method} {path}: the server read all {sent} bytes sent"
     );
+    assert!(
+        sent < 16 * 1024 * 1024,
+        "{method} {path}: {sent} bytes sent before the close"
+    );
+}
+
+#[actix_web::test]
+async fn an_endless_chunked_body_gets_413_and_the_connection_is_closed() {
+    let app = TestApp::spawn();
+    endless_chunked_body_is_answered_and_cut_off(&app, "POST", "/sum", 413).await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn an_endless_chunked_body_elsewhere_is_not_read_either() {
+    let app = TestApp::spawn();
+    for (method, path, status) in [
+        ("POST", "/nope", 404),
+        ("POST", "/health", 405),
+        ("GET", "/health", 200),
+        ("PUT", "/sum", 405),
+    ] {
+        endless_chunked_body_is_answered_and_cut_off(&app, method, path, status).await;
+    }
     app.stop().await;
 }
 
