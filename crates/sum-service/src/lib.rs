@@ -15,6 +15,10 @@ use actix_web::{App, HttpServer, middleware};
 pub use crate::metrics::Metrics;
 pub use log::RequestLog;
 
+/// The default connection limit per worker: 256, so the default two workers hold at most 512,
+/// well under the common file-descriptor limit of 1024.
+pub const MAX_CONNECTIONS: usize = 256;
+
 /// How the server runs; [`run`] uses the defaults.
 ///
 /// Set the fields you care about and take the rest from the defaults:
@@ -39,6 +43,17 @@ pub struct Settings {
     pub log: RequestLog,
     /// How long a graceful shutdown waits for requests in flight (default 5 s).
     pub shutdown_timeout: Duration,
+    /// How long `POST /sum` waits for its whole body before answering 408 and closing the
+    /// connection (default [`routes::BODY_TIMEOUT`], 5 s).
+    pub body_timeout: Duration,
+    /// How long a new connection has to send its first request's headers before it gets 408
+    /// and is closed (default 5 s, actix-web's own).
+    pub client_request_timeout: Duration,
+    /// How long an idle keep-alive connection is kept open (default 5 s, actix-web's own).
+    pub keep_alive: Duration,
+    /// The most connections each worker holds at once (default [`MAX_CONNECTIONS`]); past it,
+    /// new connections wait in the listen backlog until one closes.
+    pub max_connections: usize,
     /// The server's own metrics, served by `GET /metrics` (default: a fresh, empty set). Clones
     /// share their counts, so a caller can keep one and read it back with [`Metrics::render`].
     pub metrics: Metrics,
@@ -50,6 +65,10 @@ impl Default for Settings {
             workers: 2,
             log: RequestLog::Stdout,
             shutdown_timeout: Duration::from_secs(5),
+            body_timeout: routes::BODY_TIMEOUT,
+            client_request_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(5),
+            max_connections: MAX_CONNECTIONS,
             metrics: Metrics::new(),
         }
     }
@@ -79,17 +98,30 @@ pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Se
         workers,
         log,
         shutdown_timeout,
+        body_timeout,
+        client_request_timeout,
+        keep_alive,
+        max_connections,
         metrics,
     } = settings;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(log.clone())
             .app_data(metrics.clone())
+            .app_data(routes::BodyTimeout(body_timeout))
+            .wrap(middleware::from_fn(routes::close_on_unread_body))
             .wrap(middleware::from_fn(log::log_requests))
             .wrap(middleware::from_fn(crate::metrics::record_requests))
             .configure(routes::configure)
     })
     .workers(workers.max(1))
+    .max_connections(max_connections.max(1))
+    .client_request_timeout(client_request_timeout)
+    .keep_alive(keep_alive)
+    // No lingering after a response that closes the connection: lingering reads (and throws
+    // away) whatever the client still sends, which for an endless body is as much as it can
+    // push in the time allowed. See the README.
+    .client_disconnect_timeout(Duration::ZERO)
     .shutdown_timeout(shutdown_timeout.as_secs())
     .listen(listener)?
     .run();

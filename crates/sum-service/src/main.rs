@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -51,9 +52,14 @@ async fn serve() -> anyhow::Result<()> {
     RequestLog::Stdout.write(&format!(
         "sum-service listening on http://{address} (Ctrl-C to stop)"
     ));
-    server
+    let served = server
         .await
-        .with_context(|| format!("serving on {address}"))?;
+        .with_context(|| format!("serving on {address}"));
     RequestLog::Stdout.write("sum-service stopped");
-    Ok(())
+    // Waits a little for the last lines, and never for a stdout that nobody reads.
+    RequestLog::Stdout.finish(LOG_FLUSH_BOUND);
+    served
 }
+
+/// How long the binary waits at exit for queued log lines to reach stdout.
+const LOG_FLUSH_BOUND: Duration = Duration::from_millis(500);

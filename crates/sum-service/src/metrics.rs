@@ -5,6 +5,9 @@
 //! - [`REQUEST_DURATION_SECONDS`], a histogram (fixed buckets, [`DURATION_BUCKETS`]) with the
 //!   label `route`.
 //!
+//! And [`LOG_LINES_DROPPED_TOTAL`], a counter without labels, counted by the request log's
+//! middleware ([`crate::log::log_requests`]) and shown from the start at 0.
+//!
 //! `route` is the *pattern* of the route that answered (`/`, `/health`, `/sum`, `/metrics`), or
 //! [`UNMATCHED`] for every path the service does not have: never the raw path, so the number of
 //! series is bounded by the route table times the status codes the service sends, whatever
@@ -38,6 +41,9 @@ pub const REQUESTS_TOTAL: &str = "sum_service_requests_total";
 /// The histogram of request latencies in seconds, labelled `route`: from the request reaching the
 /// app to its response being ready, as in the request log.
 pub const REQUEST_DURATION_SECONDS: &str = "sum_service_request_duration_seconds";
+
+/// The counter of request log lines dropped because the log's output was not keeping up.
+pub const LOG_LINES_DROPPED_TOTAL: &str = "sum_service_log_lines_dropped_total";
 
 /// The `route` label of a request that matched no route (a 404).
 pub const UNMATCHED: &str = "unmatched";
@@ -92,6 +98,12 @@ impl Metrics {
                 Unit::Seconds,
                 "Time from a request reaching the service to its response being ready, by route."
             );
+            describe_counter!(
+                LOG_LINES_DROPPED_TOTAL,
+                "Request log lines dropped because the log's output was not keeping up."
+            );
+            // Shown from the start, at 0, so a scrape can tell "none dropped" from "not counted".
+            counter!(LOG_LINES_DROPPED_TOTAL).increment(0);
         });
         Self {
             inner: Arc::new(Inner {
@@ -120,6 +132,13 @@ impl Metrics {
         if recorded % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
             self.inner.handle.run_upkeep();
         }
+    }
+
+    /// Counts one request log line dropped.
+    pub(crate) fn log_line_dropped(&self) {
+        metrics::with_local_recorder(&self.inner.recorder, || {
+            counter!(LOG_LINES_DROPPED_TOTAL).increment(1);
+        });
     }
 
     /// Every series so far, in the Prometheus text exposition format (see [`CONTENT_TYPE`]).

@@ -1,7 +1,7 @@
 //! Spawning the service in process on 127.0.0.1:0, and a client for it.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +12,8 @@ use sum_service::{RequestLog, Settings};
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
+    /// `127.0.0.1:PORT`, for raw TCP clients.
+    pub socket: SocketAddr,
     /// A client with a short timeout, so no test can hang.
     pub client: reqwest::Client,
     /// The request log lines written so far.
@@ -22,14 +24,24 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the service on a free port of 127.0.0.1, logging into [`TestApp::log`].
     pub fn spawn() -> Self {
+        Self::spawn_with(Settings::default())
+    }
+
+    /// Like [`TestApp::spawn`], with `settings` for everything but the worker count and the
+    /// shutdown timeout. A log left at stdout is captured into [`TestApp::log`] instead.
+    pub fn spawn_with(settings: Settings) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().expect("local address").port();
+        let socket = listener.local_addr().expect("local address");
+        let port = socket.port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let settings = Settings {
             workers: 1,
-            log: RequestLog::Capture(Arc::clone(&log)),
+            log: match settings.log {
+                RequestLog::Stdout => RequestLog::Capture(Arc::clone(&log)),
+                other => other,
+            },
             shutdown_timeout: Duration::from_secs(1),
-            ..Settings::default()
+            ..settings
         };
         let server = sum_service::run_with(listener, settings).expect("start the service");
         let handle = server.handle();
@@ -41,6 +53,7 @@ impl TestApp {
             .expect("build the client");
         Self {
             address: format!("http://127.0.0.1:{port}"),
+            socket,
             client,
             log,
             handle,
