@@ -1004,22 +1004,12 @@ mod tests {
     #[test]
     fn a_probe_of_an_earlier_period_changes_nothing() {
         let p = probing(1);
-        let mut probes = Probes::new(1);
-        let half = Phase::HalfOpen {
-            since: 0,
-            level: 0,
-            successes: 0,
-        };
-        let s = transition(&p, half, &probes, Event::Admit, 0, &quiet());
-        let Admission::Probe(old) = s.admission else {
-            panic!("expected a probe")
-        };
-        probes.apply(s.probes);
+        let (phase, mut probes, old) = one_probe(&p, 0);
         let fail = Event::ProbeEnd {
             ticket: old,
             outcome: Some(Outcome::Failure),
         };
-        let s = transition(&p, s.phase, &probes, fail, 0, &quiet());
+        let s = transition(&p, phase, &probes, fail, 0, &quiet());
         probes.apply(s.probes);
         let s = transition(&p, s.phase, &probes, Event::Admit, 2 * SEC, &quiet());
         probes.apply(s.probes);
@@ -1036,27 +1026,15 @@ mod tests {
     fn a_slow_probe_success_is_a_failure() {
         let mut p = probing(1);
         p.slow = Some(SEC);
-        let mut probes = Probes::new(1);
-        let half = Phase::HalfOpen {
-            since: 0,
-            level: 0,
-            successes: 0,
-        };
         for (ends, closed) in [(SEC, true), (SEC + 1, false)] {
-            let s = transition(&p, half, &probes, Event::Admit, 0, &quiet());
-            let Admission::Probe(ticket) = s.admission else {
-                panic!("expected a probe")
-            };
-            let mut taken = probes.clone();
-            taken.apply(s.probes);
+            let (phase, probes, ticket) = one_probe(&p, 0);
             let end = Event::ProbeEnd {
                 ticket,
                 outcome: Some(Outcome::Success),
             };
-            let s = transition(&p, s.phase, &taken, end, ends, &quiet());
+            let s = transition(&p, phase, &probes, end, ends, &quiet());
             assert_eq!(s.phase == Phase::Closed, closed, "ended at {ends}");
         }
-        probes.apply(ProbeOp::default());
     }
 
     #[test]
