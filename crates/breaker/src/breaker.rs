@@ -33,7 +33,7 @@ use crate::machine::{
     Admission, Event, Forget, Phase, Policy, ProbePolicy, Probes, Recovery, Step, Ticket,
     transition,
 };
-use crate::observe::{Observe, Observer};
+use crate::observe::{FailureObserver, Observe, Observer};
 use crate::rules::Rules;
 use crate::rules::consecutive::Consecutive;
 use crate::rules::rate::FailureRate;
@@ -411,6 +411,40 @@ impl Builder {
         F: Fn(StateChange) + Send + Sync + 'static,
     {
         self.observe.add(Box::new(observer) as Box<Observer>);
+        self
+    }
+
+    /// Calls `observer` once for each failure the breaker records (a slow success counted as a
+    /// failure, and a failed probe, included), after it has been counted and any trip it caused
+    /// has taken effect, on the recording thread, outside any lock of the breaker. Rejections
+    /// and ignored outcomes are not failures. Called again, it adds another observer.
+    ///
+    /// It is the seam fleet mode (crate `breaker-redis`) publishes failures through: keep it
+    /// quick and never block in it (hand the failure to a channel, say). A success still
+    /// writes nothing shared: only failures reach it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use breaker::CircuitBreaker;
+    ///
+    /// let failures = Arc::new(AtomicU32::new(0));
+    /// let seen = failures.clone();
+    /// let cb = CircuitBreaker::builder()
+    ///     .on_failure(move || { seen.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()?;
+    /// cb.try_acquire()?.success();
+    /// cb.try_acquire()?.ignore();
+    /// cb.try_acquire()?.failure();
+    /// assert_eq!(failures.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_failure<F>(mut self, observer: F) -> Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.observe
+            .add_failure(Box::new(observer) as Box<FailureObserver>);
         self
     }
 
@@ -808,7 +842,49 @@ impl CircuitBreaker {
     pub fn open_for(&self, duration: Duration) {
         let now = self.inner.now();
         let until = now.saturating_add(nanos(duration));
-        self.inner.apply(Event::HoldOpen { until }, now);
+        self.inner.apply(
+            Event::HoldOpen {
+                until,
+                reason: Reason::RetryAfter,
+            },
+            now,
+        );
+    }
+
+    /// Opens the circuit for at least `duration` from now because the circuit opened elsewhere:
+    /// like [`open_for`](CircuitBreaker::open_for), with the reason [`Reason::Remote`], so that
+    /// observers, events and metrics tell a trip by another process from a local one. The
+    /// duration is a remaining time, applied on this breaker's own clock. A forced state is
+    /// left alone; a longer open period is left as it is.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::{CircuitBreaker, ManualClock, Reason, State};
+    ///
+    /// let clock = ManualClock::new();
+    /// let reasons = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    /// let log = reasons.clone();
+    /// let cb = CircuitBreaker::builder()
+    ///     .clock(clock.clone())
+    ///     .on_state_change(move |c| log.lock().unwrap().push(c.reason))
+    ///     .build()?;
+    /// cb.open_remote(Duration::from_secs(2));
+    /// assert_eq!(cb.state(), State::Open);
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(cb.state(), State::Closed);
+    /// assert_eq!(*reasons.lock().unwrap(), [Reason::Remote, Reason::OpenTimeElapsed]);
+    /// # Ok::<(), breaker::ConfigError>(())
+    /// ```
+    pub fn open_remote(&self, duration: Duration) {
+        let now = self.inner.now();
+        let until = now.saturating_add(nanos(duration));
+        self.inner.apply(
+            Event::HoldOpen {
+                until,
+                reason: Reason::Remote,
+            },
+            now,
+        );
     }
 
     /// The bytes this breaker holds: the handle, the shared state (with the two reference
@@ -1374,6 +1450,9 @@ impl Inner {
             (None, Some(reason)) => self.trip(reason, None, now),
             (None, None) => {}
         }
+        if let Some(observe) = self.observe() {
+            observe.failure();
+        }
     }
 
     fn trip(&self, reason: Reason, until: Option<u64>, now: u64) {
@@ -1389,6 +1468,11 @@ impl Inner {
         let step = self.apply(Event::ProbeEnd { ticket, outcome }, self.now());
         if let Some(recorded) = step.recorded {
             self.count(recorded);
+            if recorded == Outcome::Failure
+                && let Some(observe) = self.observe()
+            {
+                observe.failure();
+            }
         }
     }
 }

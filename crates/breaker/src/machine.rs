@@ -262,8 +262,9 @@ pub(crate) enum Event {
         ticket: Ticket,
         outcome: Option<Outcome>,
     },
-    /// Open until at least `until` (a `Retry-After`).
-    HoldOpen { until: u64 },
+    /// Open until at least `until`, for `reason` (a `Retry-After`, or a trip elsewhere in a
+    /// fleet).
+    HoldOpen { until: u64, reason: Reason },
     /// `force_open()`.
     ForceOpen,
     /// `force_closed()`.
@@ -394,7 +395,7 @@ pub(crate) fn transition(
         Event::ProbeEnd { ticket, outcome } => {
             probe_end(policy, &mut step, view, ticket, outcome, now);
         }
-        Event::HoldOpen { until } => hold_open(&mut step, until, now),
+        Event::HoldOpen { until, reason } => hold_open(&mut step, until, reason, now),
         Event::ForceOpen => force(&mut step, Phase::ForcedOpen, now),
         Event::ForceClosed => force(&mut step, Phase::ForcedClosed, now),
         Event::Reset => {
@@ -619,7 +620,7 @@ fn probe_end(
     }
 }
 
-fn hold_open(step: &mut Step, until: u64, now: u64) {
+fn hold_open(step: &mut Step, until: u64, reason: Reason, now: u64) {
     if until <= now {
         return;
     }
@@ -628,9 +629,9 @@ fn hold_open(step: &mut Step, until: u64, now: u64) {
             let open = Phase::Open {
                 until,
                 level: 0,
-                reason: Reason::RetryAfter,
+                reason,
             };
-            step.change(open, now, Reason::RetryAfter);
+            step.change(open, now, reason);
         }
         Phase::Open {
             until: current,
@@ -640,16 +641,16 @@ fn hold_open(step: &mut Step, until: u64, now: u64) {
             step.phase = Phase::Open {
                 until,
                 level,
-                reason: Reason::RetryAfter,
+                reason,
             };
         }
         Phase::HalfOpen { level, .. } => {
             let open = Phase::Open {
                 until,
                 level,
-                reason: Reason::RetryAfter,
+                reason,
             };
-            step.change(open, now, Reason::RetryAfter);
+            step.change(open, now, reason);
             step.probes.clear = true;
         }
         _ => {}
@@ -1081,7 +1082,10 @@ mod tests {
         let s = run(
             &p,
             Phase::Closed,
-            Event::HoldOpen { until: 30 * SEC },
+            Event::HoldOpen {
+                until: 30 * SEC,
+                reason: Reason::RetryAfter,
+            },
             SEC,
             &quiet(),
         );
@@ -1089,14 +1093,27 @@ mod tests {
         // A shorter hold never shortens a period; a longer one lengthens it.
         let phase = open(10 * SEC, 0, Reason::FailureCount);
         assert_eq!(
-            run(&p, phase, Event::HoldOpen { until: 5 * SEC }, SEC, &quiet()).phase,
+            run(
+                &p,
+                phase,
+                Event::HoldOpen {
+                    until: 5 * SEC,
+                    reason: Reason::RetryAfter,
+                },
+                SEC,
+                &quiet()
+            )
+            .phase,
             phase
         );
         assert_eq!(
             run(
                 &p,
                 phase,
-                Event::HoldOpen { until: 20 * SEC },
+                Event::HoldOpen {
+                    until: 20 * SEC,
+                    reason: Reason::RetryAfter,
+                },
                 SEC,
                 &quiet()
             )
@@ -1107,13 +1124,34 @@ mod tests {
             run(
                 &p,
                 Phase::ForcedClosed,
-                Event::HoldOpen { until: 20 * SEC },
+                Event::HoldOpen {
+                    until: 20 * SEC,
+                    reason: Reason::RetryAfter,
+                },
                 SEC,
                 &quiet()
             )
             .phase,
             Phase::ForcedClosed
         );
+    }
+
+    #[test]
+    fn a_remote_hold_opens_for_its_own_reason() {
+        let p = Policy::DEFAULT;
+        let s = run(
+            &p,
+            Phase::Closed,
+            Event::HoldOpen {
+                until: 3 * SEC,
+                reason: Reason::Remote,
+            },
+            SEC,
+            &quiet(),
+        );
+        assert_eq!(s.phase, open(3 * SEC, 0, Reason::Remote));
+        let change = s.changes.iter().next().map(|c| (c.to, c.reason));
+        assert_eq!(change, Some((State::Open, Reason::Remote)));
     }
 
     #[test]

@@ -17,11 +17,15 @@ use crate::state::StateChange;
 /// An observer of state changes, as [`Builder::on_state_change`](crate::Builder::on_state_change) takes it.
 pub(crate) type Observer = dyn Fn(StateChange) + Send + Sync;
 
+/// An observer of recorded failures, as [`Builder::on_failure`](crate::Builder::on_failure) takes it.
+pub(crate) type FailureObserver = dyn Fn() + Send + Sync;
+
 /// The name, the observers and the metric handles of one breaker.
 #[derive(Default)]
 pub(crate) struct Observe {
     name: Option<Box<str>>,
     observers: Vec<Box<Observer>>,
+    failures: Vec<Box<FailureObserver>>,
     #[cfg(feature = "metrics")]
     metrics: Option<Metrics>,
 }
@@ -31,6 +35,7 @@ impl fmt::Debug for Observe {
         f.debug_struct("Observe")
             .field("name", &self.name)
             .field("observers", &self.observers.len())
+            .field("failure_observers", &self.failures.len())
             .finish_non_exhaustive()
     }
 }
@@ -44,10 +49,25 @@ impl Observe {
         self.observers.push(observer);
     }
 
+    pub(crate) fn add_failure(&mut self, observer: Box<FailureObserver>) {
+        self.failures.push(observer);
+    }
+
     /// Whether a default breaker can leave this out: no name, no observer, and no feature that
     /// reports.
     pub(crate) fn is_silent(&self) -> bool {
-        self.name.is_none() && self.observers.is_empty() && !cfg!(feature = "metrics")
+        self.name.is_none()
+            && self.observers.is_empty()
+            && self.failures.is_empty()
+            && !cfg!(feature = "metrics")
+    }
+
+    /// A failure was recorded: to every failure observer, in the order added.
+    #[inline]
+    pub(crate) fn failure(&self) {
+        for observer in &self.failures {
+            observer();
+        }
     }
 
     /// Whether every outcome is counted (the `metrics` feature), so that a success must be told.

@@ -91,13 +91,16 @@ pub enum Reason {
     ProbesSucceeded,
     /// The failures in the window fell back to T or fewer.
     WindowEmptied,
-    /// The open time of a trip by another rule (or a `Retry-After`) ran out.
+    /// The open time of a trip by another rule (or a `Retry-After`, or a remote trip) ran out.
     OpenTimeElapsed,
     /// [`force_open`](crate::CircuitBreaker::force_open) or
     /// [`force_closed`](crate::CircuitBreaker::force_closed).
     Forced,
     /// [`reset`](crate::CircuitBreaker::reset).
     Reset,
+    /// A trip elsewhere: [`CircuitBreaker::open_remote`](crate::CircuitBreaker::open_remote)
+    /// was called, as fleet mode does when another process's failures open the shared circuit.
+    Remote,
 }
 
 impl Reason {
@@ -119,6 +122,7 @@ impl Reason {
             Reason::OpenTimeElapsed => "open_time_elapsed",
             Reason::Forced => "forced",
             Reason::Reset => "reset",
+            Reason::Remote => "remote",
         }
     }
 }
