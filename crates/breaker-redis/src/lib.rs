@@ -39,10 +39,12 @@
 //! - **Redis slow, down, partitioned or restarted.** Every command runs under a timeout. On
 //!   the first error the process goes on locally (its own breaker still trips on its own
 //!   failures), says so once (a `warn` event at target `breaker_redis`, the gauge
-//!   `breaker_fleet_connected{breaker}` at 0), keeps the failures it could not publish in a
+//!   `breaker_fleet_connected{breaker}` at 0), keeps the failures recorded meanwhile in a
 //!   bounded backlog (the oldest dropped first and counted in
 //!   `breaker_fleet_failures_dropped_total{breaker}`), and reconnects with exponential backoff
-//!   and jitter. Once back, it resubscribes, asks the server whether the fleet's circuit is
+//!   and jitter. A batch in flight when Redis failed is dropped and counted too: it may have
+//!   been stored (a stopped server runs what it had read once it resumes), and sending it
+//!   again could count its failures twice and trip the fleet on failures that never happened. Once back, it resubscribes, asks the server whether the fleet's circuit is
 //!   open (a trip it missed is applied), then flushes the backlog; failures older than W by
 //!   then are dropped, since they no longer count. A process that starts while Redis is down
 //!   works locally from its first call.
@@ -224,7 +226,9 @@ impl FleetBuilder {
         let dropped = shared.clone();
         let breaker = breaker
             .on_failure(move || {
-                if tx.try_send(Instant::now()).is_err() {
+                if tx.try_send(Instant::now()).is_ok() {
+                    dropped.queued.fetch_add(1, Ordering::Relaxed);
+                } else {
                     dropped.dropped.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -268,6 +272,12 @@ impl FleetBuilder {
 #[derive(Debug, Default)]
 struct Shared {
     connected: AtomicBool,
+    /// Failures handed to the task.
+    queued: AtomicU64,
+    /// Failures the task is done with: published, or dropped by it.
+    settled: AtomicU64,
+    /// Told whenever `settled` grows or the link changes.
+    progress: tokio::sync::Notify,
     published: AtomicU64,
     dropped: AtomicU64,
     remote_trips: AtomicU64,
@@ -322,6 +332,29 @@ impl Fleet {
     /// A receiver that sees every change of [`Link`], to wait for one.
     pub fn link(&self) -> watch::Receiver<Link> {
         self.link.clone()
+    }
+
+    /// Waits until every failure recorded so far has been published (or dropped), for at
+    /// most `within`; returns whether it was. It returns `false` at once while the process is
+    /// not joined, since nothing can be published then. For a short-lived process, before it
+    /// exits: a failure recorded just before is otherwise lost with the process.
+    pub async fn flush(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let progress = self.shared.progress.notified();
+            tokio::pin!(progress);
+            progress.as_mut().enable();
+            let queued = self.shared.queued.load(Ordering::Acquire);
+            if self.shared.settled.load(Ordering::Acquire) >= queued {
+                return true;
+            }
+            if !self.is_joined() {
+                return false;
+            }
+            if tokio::time::timeout_at(deadline, progress).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// What the task has done so far.

@@ -143,6 +143,7 @@ impl Task {
                 Err(lost) => lost,
             };
             self.shared.connected.store(false, Ordering::Release);
+            self.shared.progress.notify_waiters();
             connected.set(0.0);
             match lost {
                 Lost::Closed => return,
@@ -285,6 +286,7 @@ impl Task {
                 }
             };
             self.shared.published.fetch_add(n as u64, Ordering::Relaxed);
+            self.settled(n as u64);
             metrics::counter!("breaker_fleet_failures_published_total", "breaker" => self.name.clone())
                 .increment(n as u64);
             self.apply(remaining);
@@ -342,9 +344,17 @@ impl Task {
         self.dropped(dropped);
     }
 
+    /// `n` more failures are done with.
+    fn settled(&self, n: u64) {
+        self.shared.settled.fetch_add(n, Ordering::Release);
+        self.shared.progress.notify_waiters();
+    }
+
+    /// `n` failures the task dropped.
     fn dropped(&self, n: u64) {
         if n > 0 {
             self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+            self.settled(n);
         }
         // The failure observer counts the failures a full channel refused: the metric follows
         // the shared total.
