@@ -223,6 +223,22 @@ pub struct Cli {
     #[arg(long, default_value = "0.25", value_parser = seconds)]
     pub interval: Duration,
 
+    /// Fleet mode: share one circuit with every driver on this Redis server under the same
+    /// --name (and the same window and threshold): a failure seen by any of them counts for
+    /// all, and a trip opens every one. Calls never wait on Redis; while it is unreachable the
+    /// breaker works locally and rejoins by itself.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+
+    /// Fleet mode: the shared circuit's name (only with --redis).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "sum-service",
+        requires = "redis"
+    )]
+    pub name: String,
+
     /// Print the breaker's metrics (Prometheus text format) after the summary.
     #[arg(long)]
     pub metrics: bool,
@@ -403,6 +419,19 @@ mod tests {
             (cli.failure_rate, cli.consecutive, cli.slow),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn fleet_mode_takes_a_redis_url_and_a_name_that_defaults_to_the_service() {
+        let plain = parse(&[]).unwrap();
+        assert_eq!(plain.redis, None);
+        let fleet = parse(&["--redis", "redis://127.0.0.1:6379/"]).unwrap();
+        assert_eq!(fleet.redis.as_deref(), Some("redis://127.0.0.1:6379/"));
+        assert_eq!(fleet.name, "sum-service");
+        let named = parse(&["--redis", "redis://r/", "--name", "payments"]).unwrap();
+        assert_eq!(named.name, "payments");
+        // A name means nothing without a fleet.
+        assert!(parse(&["--name", "payments"]).is_err());
     }
 
     #[test]

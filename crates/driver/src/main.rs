@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use driver::cli::{self, ArgsError, Scenario};
 use driver::render::{render, summary};
-use driver::run::{Config, Driver, Pace};
+use driver::run::{Config, Driver, FleetConfig, Pace};
 use driver::scenario;
 
 /// Every error ends the run with one line on stderr, saying what was being done, and exit code 2.
@@ -58,7 +58,17 @@ fn run() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let driver = Driver::new(&config, Pace::Real).with_context(|| {
+    // Fleet mode's background task runs on this runtime.
+    let _runtime = runtime.enter();
+    let fleet = cli.redis.clone().map(|redis| FleetConfig {
+        redis,
+        name: cli.name.clone(),
+    });
+    let driver = match &fleet {
+        None => Driver::new(&config, Pace::Real),
+        Some(fleet) => Driver::in_fleet(&config, Pace::Real, fleet),
+    }
+    .with_context(|| {
         format!(
             "setting up the client of the service at {}:{}",
             config.host, config.port
@@ -74,17 +84,43 @@ fn run() -> anyhow::Result<ExitCode> {
             scenario::random(cli.requests, cli.error_rate, seed, cli.interval)
         }
     };
+    if let Some(fleet) = &fleet {
+        let _ = writeln!(
+            stdout,
+            "Fleet mode: circuit `{}` shared through {}.",
+            fleet.name, fleet.redis
+        );
+    }
     let mut broken = false;
     let totals = runtime.block_on(driver.play(&steps, &mut |line| {
         if !broken && writeln!(stdout, "{}", render(&line, color)).is_err() {
             broken = true; // stdout closed (a pipe into `head`): finish quietly
         }
     }));
+    if let Some(fleet) = driver.fleet() {
+        // The last failures, recorded just now, reach the fleet before the process ends.
+        runtime.block_on(fleet.flush(std::time::Duration::from_secs(1)));
+    }
     let _ = write!(
         stdout,
         "\n{}",
         summary(&totals, &driver.rules(), driver.target())
     );
+    if let Some(fleet) = driver.fleet() {
+        let stats = fleet.stats();
+        let _ = writeln!(
+            stdout,
+            "\nFleet: {} failures shared, {} trips heard, {} failures dropped; {}.",
+            stats.published,
+            stats.remote_trips,
+            stats.dropped,
+            if fleet.is_joined() {
+                "joined"
+            } else {
+                "Redis unreachable, working locally"
+            }
+        );
+    }
     if let Some(metrics) = metrics {
         let _ = write!(stdout, "\nThe breaker's metrics:\n{}", metrics.render());
     }

@@ -42,6 +42,16 @@ pub struct Config {
     pub half_open: Option<u32>,
 }
 
+/// Fleet mode: the driver's breaker shares one circuit with every driver (or other fleet
+/// member) on this Redis under this name, with the same window and threshold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetConfig {
+    /// The Redis server's URL, `redis://host:port/`.
+    pub redis: String,
+    /// The shared circuit's name (the breaker's name too).
+    pub name: String,
+}
+
 /// How pauses pass.
 #[derive(Debug, Clone)]
 pub enum Pace {
@@ -69,6 +79,9 @@ pub enum SetupError {
     /// The HTTP client could not be built.
     #[error("could not set up the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// Fleet mode could not start (a bad Redis URL or name; never Redis being down).
+    #[error("could not set up fleet mode")]
+    Fleet(#[from] breaker_redis::FleetError),
 }
 
 /// The driver: a reqwest client behind a breaker, pointed at one service.
@@ -80,6 +93,7 @@ pub struct Driver {
     pace: Pace,
     changes: Arc<Mutex<Vec<Change>>>,
     config: Config,
+    fleet: Option<breaker_redis::Fleet>,
 }
 
 impl Driver {
@@ -90,6 +104,23 @@ impl Driver {
     /// A [`SetupError`] if the address is not valid, no rule is set, or the breaker refuses the
     /// configuration.
     pub fn new(config: &Config, pace: Pace) -> Result<Self, SetupError> {
+        Self::setup(config, pace, None)
+    }
+
+    /// Sets up the client and a breaker in fleet mode: every driver on `fleet.redis` under
+    /// `fleet.name` shares its circuit. Must be called within a tokio runtime, which runs the
+    /// fleet's background task; it returns at once, and the breaker works locally until Redis
+    /// answers.
+    ///
+    /// # Errors
+    ///
+    /// As [`Driver::new`], and [`SetupError::Fleet`] for a bad Redis URL or name, or no count
+    /// rule (the rule the fleet shares).
+    pub fn in_fleet(config: &Config, pace: Pace, fleet: &FleetConfig) -> Result<Self, SetupError> {
+        Self::setup(config, pace, Some(fleet))
+    }
+
+    fn setup(config: &Config, pace: Pace, fleet: Option<&FleetConfig>) -> Result<Self, SetupError> {
         if config.threshold.is_none()
             && config.failure_rate.is_none()
             && config.consecutive.is_none()
@@ -145,7 +176,14 @@ impl Driver {
         if let Pace::Manual(clock) = &pace {
             builder = builder.clock(clock.clone());
         }
-        let breaker = builder.build()?;
+        let (breaker, fleet) = match fleet {
+            None => (builder.build()?, None),
+            Some(f) => {
+                let fleet = breaker_redis::Fleet::builder(f.redis.as_str())
+                    .build(builder.name(f.name.as_str()))?;
+                (fleet.breaker().clone(), Some(fleet))
+            }
+        };
         if config.timeout.is_zero() {
             return Err(SetupError::Breaker(ConfigError::ZeroRequestTimeout));
         }
@@ -161,7 +199,13 @@ impl Driver {
             pace,
             changes,
             config: config.clone(),
+            fleet,
         })
+    }
+
+    /// The fleet the breaker belongs to, in fleet mode.
+    pub fn fleet(&self) -> Option<&breaker_redis::Fleet> {
+        self.fleet.as_ref()
     }
 
     /// The trip rules in force, the count rule as the breaker reports it.

@@ -1,0 +1,130 @@
+//! `driver --redis`: two driver processes share one circuit through a real `redis-server`
+//! (started by the test on a free loopback port, killed when it ends), in front of the sum
+//! service in process.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use sum_service::{RequestLog, Settings};
+
+/// The longest a driver run may take: a guard against a hang, never a measure.
+const BOUND: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A `redis-server` of the test's own, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no", "--loglevel", "warning"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting redis-server: install it (`apt-get install redis-server`)");
+        let redis = Redis { child, port };
+        for _ in 0..500 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return redis;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server never listened on {port}");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn driver(args: Vec<String>) -> tokio::task::JoinHandle<Output> {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_driver"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run the driver")
+    })
+}
+
+#[actix_web::test]
+async fn a_driver_sending_only_good_sums_is_opened_by_anothers_failures() {
+    let redis = Redis::start();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().unwrap().port().to_string();
+    let settings = Settings {
+        workers: 1,
+        log: RequestLog::Capture(Default::default()),
+        shutdown_timeout: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let server = sum_service::run_with(listener, settings).expect("start the service");
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let args = |requests: &str, error_rate: &str, interval: &str| -> Vec<String> {
+        [
+            port.as_str(),
+            "--redis",
+            &url,
+            "--scenario",
+            "random",
+            "--window",
+            "30",
+            "--threshold",
+            "2",
+            "--requests",
+            requests,
+            "--error-rate",
+            error_rate,
+            "--interval",
+            interval,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // The good one keeps asking long enough to hear of the trip; the bad one sends 3 bad sums.
+    let good = driver(args("40", "0", "0.1"));
+    let bad = driver(args("3", "1", "0.1"));
+    let bad = tokio::time::timeout(BOUND, bad)
+        .await
+        .expect("bad ends")
+        .unwrap();
+    let good = tokio::time::timeout(BOUND, good)
+        .await
+        .expect("good ends")
+        .unwrap();
+    handle.stop(true).await;
+
+    let bad = String::from_utf8(bad.stdout).unwrap();
+    let good = String::from_utf8(good.stdout).unwrap();
+    assert!(bad.contains("closed -> open  (failure_count)"), "{bad}");
+    assert!(good.contains("closed -> open  (remote)"), "{good}");
+    assert!(good.contains("0 failed"), "{good}");
+    assert!(good.contains("CIRCUIT OPEN: Please wait"), "{good}");
+    assert!(
+        good.contains("Fleet mode: circuit `sum-service` shared through"),
+        "{good}"
+    );
+}
