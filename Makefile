@@ -1,16 +1,21 @@
 # Common tasks. `make help` lists them.
-.PHONY: help demo test lint fmt bench
+.PHONY: help demo fleet-demo test lint fmt bench fleet-bench
 
 help:
 	@echo "make demo   - the demo natively: sum-service in the background, the driver against it"
-	@echo "make test   - run every test (cargo test --workspace)"
+	@echo "make fleet-demo - fleet mode natively: redis-server, sum-service, and two drivers sharing one circuit"
+	@echo "make test   - run every test (cargo test --workspace; the breaker-redis tests need redis-server)"
 	@echo "make lint   - cargo fmt --check and clippy with warnings denied"
 	@echo "make fmt    - format the code"
 	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"
 	@echo "              with its peers, and regenerate the tables of BENCHMARKS.md (3 to 8 min)"
+	@echo "make fleet-bench - fleet mode's figures (BENCHMARKS.md, Fleet mode; about 1 min once built)"
 
 demo:
 	bash scripts/demo.sh
+
+fleet-demo:
+	bash scripts/fleet-demo.sh
 
 test:
 	cargo test --workspace
@@ -29,3 +34,6 @@ bench:
 		$${CARGO_TARGET_DIR:-target}/breaker-bench
 	cargo bench -p breaker-bench
 	python3 scripts/bench-tables.py --write BENCHMARKS.md
+
+fleet-bench:
+	bash scripts/fleet-bench.sh
