@@ -72,8 +72,8 @@
 mod script;
 mod task;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use breaker::CircuitBreaker;
@@ -110,6 +110,10 @@ pub enum FleetError {
     #[error("fleet mode must be started from within a tokio runtime")]
     NoRuntime,
 }
+
+/// The bounds of the channel that carries failures to the task (it takes them into the
+/// backlog at once): the backlog's length, within these.
+const CHANNEL: (usize, usize) = (1024, 4096);
 
 /// The longest breaker name a fleet accepts, in bytes.
 pub const MAX_NAME: usize = 200;
@@ -162,7 +166,9 @@ impl FleetBuilder {
     }
 
     /// The most failures kept while they cannot be published; past it, the oldest are dropped
-    /// and counted. From 1 to 1 000 000.
+    /// and counted. From 1 to 1 000 000. Failures reach the backlog through a channel of the
+    /// backlog's length (at least 1024, at most 4096 failures); should they ever come faster
+    /// than the task takes them, the channel refuses the newest, which are counted too.
     pub fn backlog(mut self, failures: usize) -> Self {
         self.backlog = failures;
         self
@@ -221,19 +227,30 @@ impl FleetBuilder {
 
         let shared = Arc::new(Shared::default());
         // The channel only carries failures to the task, which moves them to the backlog at
-        // once; it is as long as the backlog, so that a burst while the task is busy is kept.
-        let (tx, rx) = mpsc::channel::<Instant>(self.backlog.min(4096));
-        let dropped = shared.clone();
+        // once; it is long enough that a burst while the task is busy is kept.
+        let (tx, rx) = mpsc::channel::<Instant>(self.backlog.clamp(CHANNEL.0, CHANNEL.1));
+        // The name is known once the breaker is built: the counter of dropped failures is set
+        // then, before any failure can be recorded.
+        let dropped_total = Arc::new(OnceLock::<metrics::Counter>::new());
+        let (counts, metric) = (shared.clone(), dropped_total.clone());
         let breaker = breaker
             .on_failure(move || {
                 if tx.try_send(Instant::now()).is_ok() {
-                    dropped.queued.fetch_add(1, Ordering::Relaxed);
+                    counts.queued.fetch_add(1, Ordering::Relaxed);
                 } else {
-                    dropped.dropped.fetch_add(1, Ordering::Relaxed);
+                    if let Some(metric) = metric.get() {
+                        metric.increment(1);
+                    }
+                    counts.dropped.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .build()?;
         let name = breaker.name().ok_or(FleetError::Unnamed)?.to_owned();
+        let dropped_total = dropped_total
+            .get_or_init(|| {
+                metrics::counter!("breaker_fleet_failures_dropped_total", "breaker" => name.clone())
+            })
+            .clone();
         if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
             return Err(FleetError::BadName(name));
         }
@@ -255,6 +272,7 @@ impl FleetBuilder {
                 backoff: self.backoff,
             },
             shared: shared.clone(),
+            dropped_total,
             link: link_tx,
             failures: rx,
         };

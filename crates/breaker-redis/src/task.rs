@@ -38,6 +38,7 @@ pub(crate) struct Task {
     pub(crate) threshold: u32,
     pub(crate) settings: Settings,
     pub(crate) shared: Arc<Shared>,
+    pub(crate) dropped_total: metrics::Counter,
     pub(crate) link: watch::Sender<Link>,
     pub(crate) failures: mpsc::Receiver<Instant>,
 }
@@ -353,13 +354,10 @@ impl Task {
     /// `n` failures the task dropped.
     fn dropped(&self, n: u64) {
         if n > 0 {
+            self.dropped_total.increment(n);
             self.shared.dropped.fetch_add(n, Ordering::Relaxed);
             self.settled(n);
         }
-        // The failure observer counts the failures a full channel refused: the metric follows
-        // the shared total.
-        metrics::counter!("breaker_fleet_failures_dropped_total", "breaker" => self.name.clone())
-            .absolute(self.shared.dropped.load(Ordering::Relaxed));
     }
 }
 
