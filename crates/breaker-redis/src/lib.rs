@@ -390,3 +390,59 @@ impl Drop for Fleet {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named() -> breaker::Builder {
+        CircuitBreaker::builder().name("svc")
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn bad_configuration_is_refused_at_build() {
+        let fleet = || Fleet::builder("redis://127.0.0.1:1/");
+        let refused = [
+            fleet().build(CircuitBreaker::builder()),
+            fleet().build(CircuitBreaker::builder().name("")),
+            fleet().build(CircuitBreaker::builder().name("a\nb")),
+            fleet().build(CircuitBreaker::builder().name("x".repeat(MAX_NAME + 1))),
+            fleet().build(named().failure_rate(0.5, 10)),
+            fleet().build(named().window(Duration::ZERO)),
+            fleet().command_timeout(Duration::ZERO).build(named()),
+            fleet().heartbeat(Duration::ZERO).build(named()),
+            fleet().backlog(0).build(named()),
+            fleet()
+                .backoff(Duration::from_secs(2), Duration::from_secs(1))
+                .build(named()),
+            Fleet::builder("not a url").build(named()),
+        ];
+        let kinds: Vec<String> = refused
+            .into_iter()
+            .map(|r| match r {
+                Err(FleetError::Unnamed) => "unnamed".into(),
+                Err(FleetError::BadName(_)) => "name".into(),
+                Err(FleetError::NoCountRule) => "rule".into(),
+                Err(FleetError::Breaker(_)) => "breaker".into(),
+                Err(FleetError::Setting(_)) => "setting".into(),
+                Err(FleetError::Url(_)) => "url".into(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "unnamed", "name", "name", "name", "rule", "breaker", "setting", "setting",
+                "setting", "setting", "url"
+            ]
+        );
+        // Up to 200 bytes of any printable text is a name.
+        assert!(fleet().build(named().name("é".repeat(100))).is_ok());
+    }
+
+    #[test]
+    fn outside_a_runtime_it_says_so() {
+        let r = Fleet::builder("redis://127.0.0.1:1/").build(named());
+        assert!(matches!(r, Err(FleetError::NoRuntime)));
+    }
+}
