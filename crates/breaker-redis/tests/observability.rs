@@ -89,7 +89,8 @@ async fn losing_redis_is_said_once_and_rejoining_too() {
         )
         .unwrap();
     wait_link(&fleet, Link::Joined).await;
-    assert_eq!(connected(&snapshotter), Some(DebugValue::Gauge(1.0.into())));
+    // (No snapshot here: taking one resets the debugging recorder's gauges to 0, and the 0
+    // checked below must be the task's own.)
 
     redis.kill();
     // Every failed attempt tells the link again: wait for several.
