@@ -1,5 +1,5 @@
 # Common tasks. `make help` lists them.
-.PHONY: help demo test lint fmt bench
+.PHONY: help demo test lint fmt bench reliability load soak
 
 help:
 	@echo "make demo   - the demo natively: sum-service in the background, the driver against it"
@@ -8,6 +8,10 @@ help:
 	@echo "make fmt    - format the code"
 	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"
 	@echo "              with its peers, and regenerate the tables of BENCHMARKS.md (3 to 8 min)"
+	@echo "make reliability - every check of RELIABILITY.md: fault tests, loom, fuzzing, load, soak"
+	@echo "              (about 20 min; FUZZ_SECONDS, LOAD_SECONDS, SOAK_SECONDS shorten it)"
+	@echo "make load   - the sum service under wrk on loopback: requests/s, p50, p99, errors, memory"
+	@echo "make soak   - the driver's random scenario against the service for 10 min; counts must add up"
 
 demo:
 	bash scripts/demo.sh
@@ -29,3 +33,12 @@ bench:
 		$${CARGO_TARGET_DIR:-target}/breaker-bench
 	cargo bench -p breaker-bench
 	python3 scripts/bench-tables.py --write BENCHMARKS.md
+
+reliability:
+	bash scripts/reliability.sh
+
+load:
+	bash scripts/load.sh $${LOAD_SECONDS:-20}
+
+soak:
+	bash scripts/soak.sh $${SOAK_SECONDS:-600}
