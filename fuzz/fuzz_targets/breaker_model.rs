@@ -334,10 +334,10 @@ fn unbounded(u: &mut Unstructured<'_>) -> Result<()> {
                 }
             }
             7 => {
-                if let Ok(permit) = cb.try_acquire() {
-                    if in_flight.len() < MAX_IN_FLIGHT {
-                        in_flight.push(permit);
-                    }
+                if let Ok(permit) = cb.try_acquire()
+                    && in_flight.len() < MAX_IN_FLIGHT
+                {
+                    in_flight.push(permit);
                 }
             }
             8 => {

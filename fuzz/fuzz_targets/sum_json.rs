@@ -52,8 +52,11 @@ fn raw(body: &[u8]) {
     }
 }
 
+/// The fields of a generated object, in order: (name, value).
+type Fields = Vec<(String, JsonValue)>;
+
 /// A JSON object of generated fields, and the fields.
-fn object(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Vec<(String, JsonValue)>)> {
+fn object(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Fields)> {
     let names = [
         "value1", "value2", "value1", "value2", "value3", "Value1", "value1 ", "",
     ];
