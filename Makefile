@@ -1,5 +1,5 @@
 # Common tasks. `make help` lists them.
-.PHONY: help demo test lint fmt bench reliability load soak
+.PHONY: help demo test lint fmt bench fuzz reliability load soak
 
 help:
 	@echo "make demo   - the demo natively: sum-service in the background, the driver against it"
@@ -8,6 +8,8 @@ help:
 	@echo "make fmt    - format the code"
 	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"
 	@echo "              with its peers, and regenerate the tables of BENCHMARKS.md (3 to 8 min)"
+	@echo "make fuzz   - fuzz the body parsers and the breaker against its model, FUZZ_SECONDS"
+	@echo "              (default 120) per target, one worker; prints executions, corpus, coverage"
 	@echo "make reliability - every check of RELIABILITY.md: fault tests, loom, fuzzing, load, soak"
 	@echo "              (about 20 min; FUZZ_SECONDS, LOAD_SECONDS, SOAK_SECONDS shorten it)"
 	@echo "make load   - the sum service under wrk on loopback: requests/s, p50, p99, errors, memory"
@@ -33,6 +35,11 @@ bench:
 		$${CARGO_TARGET_DIR:-target}/breaker-bench
 	cargo bench -p breaker-bench
 	python3 scripts/bench-tables.py --write BENCHMARKS.md
+
+FUZZ_SECONDS ?= 120
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 reliability:
 	bash scripts/reliability.sh
