@@ -1,5 +1,5 @@
 # Common tasks. `make help` lists them.
-.PHONY: help demo fleet-demo test lint fmt bench fleet-bench
+.PHONY: help demo fleet-demo test lint fmt bench fleet-bench fuzz reliability load soak
 
 help:
 	@echo "make demo   - the demo natively: sum-service in the background, the driver against it"
@@ -10,6 +10,12 @@ help:
 	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"
 	@echo "              with its peers, and regenerate the tables of BENCHMARKS.md (3 to 8 min)"
 	@echo "make fleet-bench - fleet mode's figures (BENCHMARKS.md, Fleet mode; about 1 min once built)"
+	@echo "make fuzz   - fuzz the body parsers and the breaker against its model, FUZZ_SECONDS"
+	@echo "              (default 120) per target, one worker; prints executions, corpus, coverage"
+	@echo "make reliability - every check of RELIABILITY.md: fault tests, loom, fuzzing, load, soak"
+	@echo "              (about 20 min; FUZZ_SECONDS, LOAD_SECONDS, SOAK_SECONDS shorten it)"
+	@echo "make load   - the sum service under wrk on loopback: requests/s, p50, p99, errors, memory"
+	@echo "make soak   - the driver's random scenario against the service for 10 min; counts must add up"
 
 demo:
 	bash scripts/demo.sh
@@ -37,3 +43,17 @@ bench:
 
 fleet-bench:
 	bash scripts/fleet-bench.sh
+
+FUZZ_SECONDS ?= 120
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+reliability:
+	bash scripts/reliability.sh
+
+load:
+	bash scripts/load.sh $${LOAD_SECONDS:-20}
+
+soak:
+	bash scripts/soak.sh $${SOAK_SECONDS:-600}
