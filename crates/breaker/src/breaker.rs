@@ -921,18 +921,13 @@ impl CircuitBreaker {
     /// assert!(matches!(r, Err(Error::Open(_))));
     /// # });
     /// ```
-    pub async fn call<T, E, F>(&self, call: F) -> Result<T, Error<E>>
+    #[inline]
+    pub fn call<T, E, F>(&self, call: F) -> impl Future<Output = Result<T, Error<E>>>
     where
         F: Future<Output = Result<T, E>>,
     {
-        let permit = self.try_acquire().map_err(Error::Open)?;
-        let result = call.await;
-        permit.record(if result.is_ok() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        });
-        result.map_err(Error::Inner)
+        // A future written by hand, not an `async fn`: see `call.rs` for why.
+        crate::call::Call::new(self, call)
     }
 }
 
