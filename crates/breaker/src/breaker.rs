@@ -1133,7 +1133,7 @@ impl Inner {
     fn now(&self) -> u64 {
         match self.extras.as_deref().and_then(|e| e.clock.as_deref()) {
             Some(clock) => nanos(clock.now()),
-            None => nanos(MonotonicClock::new().now()),
+            None => MonotonicClock::new().nanos(),
         }
     }
 
