@@ -30,8 +30,10 @@
 //!   another thread's record is stamped as of that newer stamp, a time between its own reading
 //!   and the moment its failure is written, so the ring stays in order. (On one thread, with
 //!   time never going back, that never happens: every failure keeps its own reading.) When every
-//!   slot holds the same stamp, replacing any one of them is the same, which settles a slot the
-//!   cursor cannot tell apart.
+//!   slot holds the same stamp, the cursor alone tells which slot is the oldest, and a thread
+//!   writes only if the cursor has not moved since it read it; otherwise the oldest slot is the
+//!   one step down in the ring (a slot older than the one before it), wherever the cursor is,
+//!   so a thread that read the cursor long ago still replaces the oldest stamp.
 //! - **Count the failures in the window:** one pass, counting stamps `t` with `t <= now < t + W`.
 //! - **Cost:** two loads, two compare-and-swaps and one more load per failure, no allocation, no
 //!   lock; memory is `8 × (T + 1)` bytes and a 4-byte cursor, whatever the request rate or W. A
@@ -200,14 +202,20 @@ impl FailureWindow {
                 slots[prev as usize].load(Ordering::Acquire)
             };
             // The slots hold stamps in order from the cursor: the cursor's slot is the oldest,
-            // the one before it the newest. A cursor's slot newer than the newest was written by
-            // another thread, which has yet to move the cursor on: help it, and try again. One
-            // as new as the newest was too, unless every slot holds that stamp (the next one
-            // does too), when replacing any of them is the same.
+            // the one before it the newest. A slot older than the one before it is the oldest,
+            // wherever the cursor is (the ring has one such step down). A cursor's slot newer
+            // than the newest was written by another thread, which has yet to move the cursor
+            // on: help it, and try again. One as new as the newest was too, unless every slot
+            // holds that stamp (the next one does too), when replacing the cursor's is right.
             let taken = prev != i
                 && held != 0
                 && (held > newest
-                    || (held == newest && slots[next as usize].load(Ordering::Acquire) != held));
+                    || (held == newest
+                        && (slots[next as usize].load(Ordering::Acquire) != held
+                            // Every slot alike: only the cursor tells the oldest, so it must
+                            // still be the one read (a thread that read it long ago would
+                            // otherwise write out of order, once the stamps differ again).
+                            || self.next.load(Ordering::Acquire) != cursor)));
             if taken {
                 let _ = self.next.compare_exchange(
                     cursor,
