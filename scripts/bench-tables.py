@@ -171,7 +171,8 @@ def failure_section(r, verdicts):
         row = {c: r.get(("vs_failure", c, t)) for c in CRATES}
         if t != "3":
             ours = row["ours"]
-            verdicts.append((f"a failure recorded, async, T = {int(t):,}".replace(",", " "),
+            t_label = f"{int(t):,}".replace(",", " ")
+            verdicts.append((f"a failure recorded, async, T = {t_label}",
                              "≤ 30 ns", ns(ours), verdict(ours is not None and ours <= 30)))
         best, name = best_peer(row)
         rows.append([f"T = {int(t):,}".replace(",", " ")] + [ns(row[c]) for c in CRATES]
