@@ -39,6 +39,12 @@
 //!   lock; memory is `8 × (T + 1)` bytes and a 4-byte cursor, whatever the request rate or W. A
 //!   success never touches the slots. Up to T = [`INLINE_MAX_THRESHOLD`] the slots sit inside
 //!   the breaker's own state, with no allocation of their own.
+//! - **Up to T = [`INLINE_MAX_THRESHOLD`]** (four slots at most, inside the breaker) the slots
+//!   are kept in no order instead, and a failure finds the oldest and the second oldest in one
+//!   pass and replaces the oldest with one compare-and-swap (retrying the pass if another
+//!   thread changed that slot first): at that size the pass costs less than the ring's second
+//!   compare-and-swap. A stamp older than all of the T + 1 kept is dropped: it cannot change the
+//!   answer. The cursor is unused.
 //! - The cursor counts its turns round the ring modulo 2¹⁹, so that a thread stalled between
 //!   writing its slot and moving the cursor on cannot move it on a second time, unless it stalls
 //!   for 2¹⁹ whole turns of failures.
@@ -180,11 +186,47 @@ impl FailureWindow {
     pub(crate) fn record(&self, now: u64) -> Option<u64> {
         match (&self.stamps, self.slots()) {
             (Stamps::Bucketed(b), _) => b.record(now),
+            (Stamps::Inline(_), Some(slots)) => self.record_scan(slots, now),
             (_, Some(slots)) => self.record_exact(slots, now),
             (_, None) => None,
         }
     }
 
+    /// Up to [`INLINE_MAX_THRESHOLD`]: one pass over the (at most four) slots finds the oldest
+    /// and the second oldest, and one compare-and-swap replaces the oldest. At that size the
+    /// pass costs less than the ring's second compare-and-swap.
+    fn record_scan(&self, slots: &[AtomicU64], now: u64) -> Option<u64> {
+        let stored = now.saturating_add(1);
+        loop {
+            // One pass: the smallest slot (the one to replace) and the second smallest value.
+            let mut min_i = 0;
+            let mut min = u64::MAX;
+            let mut second = u64::MAX;
+            for (i, slot) in slots.iter().enumerate() {
+                let v = slot.load(Ordering::Acquire);
+                if v < min {
+                    second = min;
+                    min = v;
+                    min_i = i;
+                } else if v < second {
+                    second = v;
+                }
+            }
+            if stored <= min {
+                // Older than all of the T + 1 latest: it cannot change the answer. The slots are
+                // full (an empty slot is 0), so T + 1 failures at least as new already count.
+                return self.until(min, now);
+            }
+            if slots[min_i]
+                .compare_exchange(min, stored, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return self.until(second.min(stored), now);
+            }
+        }
+    }
+
+    /// Above [`INLINE_MAX_THRESHOLD`]: the ordered ring.
     fn record_exact(&self, slots: &[AtomicU64], now: u64) -> Option<u64> {
         // At most EXACT_MAX_THRESHOLD + 1 slots: the index fits the cursor's low bits.
         let n = slots.len() as u32;
@@ -475,14 +517,27 @@ mod tests {
 
     #[test]
     fn a_late_stamp_is_recorded_no_earlier_than_the_newest() {
-        // A thread that read the clock before another recorded a later failure: its failure is
-        // stamped as of the newest (a time within its own record), so the slots stay in order.
+        // The ring: a thread that read the clock before another recorded a later failure has
+        // its failure stamped as of the newest (a time within its own record), so the slots
+        // stay in order.
+        let w = FailureWindow::new(W, 4);
+        for t in [100, 200, 300, 400] {
+            assert_eq!(w.record(t), None);
+        }
+        assert_eq!(w.record(500), Some(100 + W));
+        assert_eq!(w.record(50), Some(200 + W));
+        assert_eq!(w.count(500), 5);
+        assert_eq!(w.count(500 + W), 0);
+    }
+
+    #[test]
+    fn a_late_stamp_older_than_the_kept_ones_changes_nothing() {
+        // Four slots or fewer: a straggler older than every kept stamp is dropped.
         let w = FailureWindow::new(W, 1);
         w.record(500);
         assert_eq!(w.record(600), Some(500 + W));
-        assert_eq!(w.record(400), Some(600 + W));
+        assert_eq!(w.record(400), Some(500 + W));
         assert_eq!(w.count(600), 2);
-        assert_eq!(w.count(600 + W), 0);
     }
 
     #[test]
