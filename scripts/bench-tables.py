@@ -116,14 +116,18 @@ def machine():
 
 def per_call_section(r, verdicts):
     rows_spec = [
-        ("closed success, async (`call` on a ready future)", "vs_closed_async", "closed", 0.25),
-        ("closed success, sync (ours: the permit API)", "vs_closed_sync", "closed", 0.25),
-        ("open rejection, async", "vs_open_async", "open", 0.75),
-        ("open rejection, sync", "vs_open_sync", "open", 0.75),
+        ("closed success, async (`call` on a ready future)", "vs_closed_async", "closed", 0.10),
+        ("closed success, async (`call` on a fresh async block, `now_or_never`)",
+         "vs_closed_now_or_never", "closed", 0.10),
+        ("closed success, sync (ours: the permit API)", "vs_closed_sync", "closed", 0.10),
+        ("open rejection, async", "vs_open_async", "open", 0.60),
+        ("open rejection, async (a fresh async block, `now_or_never`)", "vs_open_now_or_never",
+         "open", 0.60),
+        ("open rejection, sync", "vs_open_sync", "open", 0.60),
         ("a failure recorded, async (T = 3)", "vs_failure", None, None),
         ("a failure recorded, sync (T = 3)", "vs_failure_sync", None, None),
-        ("two threads, one breaker: closed success, async", "vs_two_threads_async", "two", 0.10),
-        ("two threads, one breaker: closed success, sync", "vs_two_threads_sync", "two", 0.10),
+        ("two threads, one breaker: closed success, async", "vs_two_threads_async", "two", 0.05),
+        ("two threads, one breaker: closed success, sync", "vs_two_threads_sync", "two", 0.05),
     ]
     times, ratios = [], []
     for label, group, target_key, target in rows_spec:
@@ -139,6 +143,18 @@ def per_call_section(r, verdicts):
             verdicts.append((label, f"≤ {target:.2f} of the best peer", shown,
                              "met" if met else "**not met**"))
         ratios.append([label] + cells + [HEADERS.get(best_name, "–")])
+    # Ours against ours: `call` through `now_or_never` against the permit, and a rejection
+    # through the permit against one read of the default clock.
+    for label, (group, function), (base_group, base_function), limit in [
+        ("closed success: `call` through `now_or_never` − the permit",
+         ("vs_closed_now_or_never", "ours"), ("vs_closed_sync", "ours"), 1.0),
+        ("open rejection: the permit − one read of the default clock",
+         ("vs_open_sync", "ours"), ("vs_reference", "monotonic_clock_dyn"), 5.0),
+    ]:
+        value, base = r.get((group, function, "")), r.get((base_group, base_function, ""))
+        gap = value - base if value is not None and base is not None else None
+        verdicts.append((label, f"≤ {ns(limit)}", "–" if gap is None else signed_ns(gap),
+                         verdict(gap is not None and gap <= limit)))
     header = ["per call"] + [HEADERS[c] for c in CRATES]
     return "\n\n".join([
         "### Per call (median time)",
@@ -149,10 +165,15 @@ def per_call_section(r, verdicts):
     ])
 
 
-def failure_section(r):
+def failure_section(r, verdicts):
     rows = []
     for t in ["3", "100", "10000"]:
         row = {c: r.get(("vs_failure", c, t)) for c in CRATES}
+        if t != "3":
+            ours = row["ours"]
+            t_label = f"{int(t):,}".replace(",", " ")
+            verdicts.append((f"a failure recorded, async, T = {t_label}",
+                             "≤ 30 ns", ns(ours), verdict(ours is not None and ours <= 30)))
         best, name = best_peer(row)
         rows.append([f"T = {int(t):,}".replace(",", " ")] + [ns(row[c]) for c in CRATES]
                     + [ratio(row["ours"] / best) if row["ours"] and best else "–"])
@@ -218,8 +239,8 @@ def reference_section(r):
 def alloc_sections(alloc, verdicts):
     if alloc is None:
         return "_No allocation counts: run `cargo bench -p breaker-bench --bench alloc`._"
-    paths = ["closed_async", "closed_sync", "open_async", "open_sync", "failure_async",
-             "failure_sync"]
+    paths = ["closed_async", "closed_now_or_never", "closed_sync", "open_async",
+             "open_now_or_never", "open_sync", "failure_async", "failure_sync"]
     by = {(a["path"], a["crate"]): a for a in alloc["allocations"]}
     rows = []
     ours_zero = True
@@ -233,7 +254,7 @@ def alloc_sections(alloc, verdicts):
             cells.append(f"{a['allocations']:.2f} ({a['bytes']:.0f} B)")
             if c == "ours" and a["allocations"] != 0:
                 ours_zero = False
-        rows.append([p.replace("_", ", ")] + cells)
+        rows.append([p.replace("_", ", ", 1)] + cells)
     verdicts.append(("allocations per call, every path", "zero",
                      "0" if ours_zero else "> 0", "met" if ours_zero else "**not met**"))
 
@@ -509,7 +530,7 @@ def render(section, alone=False):
         "\n".join(machine()),
         per_call_section(r, verdicts),
         rules_section(r),
-        failure_section(r),
+        failure_section(r, verdicts),
         growth_section(r),
         alloc_sections(alloc, verdicts),
         reference_section(r),

@@ -105,6 +105,20 @@ fn allocations() -> Vec<Row> {
         per_call(|| run_ready(tower_async(&mut svc, Ok(7)))),
     );
 
+    // Closed success and open rejection through `now_or_never`, ours.
+    let cb = ours(t);
+    add(
+        "closed_now_or_never",
+        "ours",
+        per_call(|| ours_now_or_never(&cb, Ok(7))),
+    );
+    let cb = ours_open();
+    add(
+        "open_now_or_never",
+        "ours",
+        per_call(|| ours_now_or_never(&cb, Ok(7))),
+    );
+
     // Closed success, sync.
     let cb = ours(t);
     add("closed_sync", "ours", per_call(|| ours_sync(&cb, Ok(7))));

@@ -1,5 +1,6 @@
-//! `breaker` against its peers, per call, in one run and one harness: a closed success (async and
-//! sync), an open rejection, a failure for T = 3, 100 and 10 000, two threads sharing one breaker,
+//! `breaker` against its peers, per call, in one run and one harness: a closed success (async,
+//! async through `now_or_never` on a fresh async block, and sync), an open rejection (the same
+//! three), a failure for T = 3, 100 and 10 000, two threads sharing one breaker,
 //! the cost of a success as the request rate and the window grow, and a success under each trip
 //! rule (one thread and two).
 //!
@@ -60,6 +61,38 @@ fn async_group(
     });
 }
 
+/// Every crate's `now_or_never` path (a fresh async block per call) on one kind of breaker, in
+/// one group.
+fn now_or_never_group(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    outcome: fn() -> Outcome,
+    breakers: (
+        breaker::CircuitBreaker,
+        recloser::Recloser,
+        Failsafe,
+        breaker_peer::CircuitBreaker,
+        Tower,
+    ),
+) {
+    let (ours, recloser, failsafe, peer, mut tower) = breakers;
+    let recloser = AsyncRecloser::from(recloser);
+    g.bench_function("ours", |b| {
+        b.iter(|| ours_now_or_never(black_box(&ours), outcome()))
+    });
+    g.bench_function("recloser", |b| {
+        b.iter(|| recloser_now_or_never(&recloser, outcome()))
+    });
+    g.bench_function("failsafe", |b| {
+        b.iter(|| failsafe_now_or_never(&failsafe, outcome()))
+    });
+    g.bench_function("breaker_2_0_2", |b| {
+        b.iter(|| peer_now_or_never(&peer, outcome()))
+    });
+    g.bench_function("tower_resilience", |b| {
+        b.iter(|| tower_now_or_never(&mut tower, outcome()))
+    });
+}
+
 /// Every crate's sync path (tower has none), in one group.
 fn sync_group(
     g: &mut BenchmarkGroup<'_, WallTime>,
@@ -93,6 +126,13 @@ fn closed_success(c: &mut Criterion) {
         (ours(t), recloser(t), failsafe(t), peer(t), tower(t)),
     );
     g.finish();
+    let mut g = c.benchmark_group("vs_closed_now_or_never");
+    now_or_never_group(
+        &mut g,
+        ok,
+        (ours(t), recloser(t), failsafe(t), peer(t), tower(t)),
+    );
+    g.finish();
     let mut g = c.benchmark_group("vs_closed_sync");
     sync_group(&mut g, ok, (ours(t), recloser(t), failsafe(t), peer(t)));
     g.finish();
@@ -108,6 +148,16 @@ fn open_rejection(c: &mut Criterion) {
         tower_open(),
     );
     async_group(&mut g, ok, open);
+    g.finish();
+    let mut g = c.benchmark_group("vs_open_now_or_never");
+    let open = (
+        ours_open(),
+        recloser_open(),
+        failsafe_open(),
+        peer_open(),
+        tower_open(),
+    );
+    now_or_never_group(&mut g, ok, open);
     g.finish();
     let mut g = c.benchmark_group("vs_open_sync");
     sync_group(

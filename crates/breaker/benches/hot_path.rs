@@ -19,6 +19,18 @@ fn run_ready<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// Polls a future once after moving it into a function that is not inlined, as
+/// `futures::FutureExt::now_or_never` is from a caller in another codegen unit; the call is a
+/// fresh async block each time.
+#[inline(never)]
+fn run_moved<F: Future>(f: F) -> Option<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(f).poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
 fn closed_success(c: &mut Criterion) {
     let cb = CircuitBreaker::new(Duration::from_secs(5), 3);
     let mut g = c.benchmark_group("closed_success");
@@ -28,6 +40,12 @@ fn closed_success(c: &mut Criterion) {
     g.bench_function("call_ready_future", |b| {
         b.iter(|| run_ready(cb.call(ready(Ok::<u64, ()>(black_box(7))))))
     });
+    g.bench_function("call_moved_async_block", |b| {
+        b.iter(|| {
+            let ok = black_box(7);
+            run_moved(black_box(&cb).call(async move { Ok::<u64, ()>(ok) }))
+        })
+    });
     g.finish();
 }
 
@@ -36,6 +54,12 @@ fn open_rejection(c: &mut Criterion) {
     cb.try_acquire().unwrap().failure();
     c.bench_function("open_rejection", |b| {
         b.iter(|| black_box(black_box(&cb).try_acquire().is_err()))
+    });
+    c.bench_function("open_rejection_call_moved_async_block", |b| {
+        b.iter(|| {
+            let ok = black_box(7);
+            run_moved(black_box(&cb).call(async move { Ok::<u64, ()>(ok) }))
+        })
     });
 }
 

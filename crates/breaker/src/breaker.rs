@@ -997,18 +997,13 @@ impl CircuitBreaker {
     /// assert!(matches!(r, Err(Error::Open(_))));
     /// # });
     /// ```
-    pub async fn call<T, E, F>(&self, call: F) -> Result<T, Error<E>>
+    #[inline]
+    pub fn call<T, E, F>(&self, call: F) -> impl Future<Output = Result<T, Error<E>>>
     where
         F: Future<Output = Result<T, E>>,
     {
-        let permit = self.try_acquire().map_err(Error::Open)?;
-        let result = call.await;
-        permit.record(if result.is_ok() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        });
-        result.map_err(Error::Inner)
+        // A future written by hand, not an `async fn`: see `call.rs` for why.
+        crate::call::Call::new(self, call)
     }
 }
 
@@ -1214,7 +1209,7 @@ impl Inner {
     fn now(&self) -> u64 {
         match self.extras.as_deref().and_then(|e| e.clock.as_deref()) {
             Some(clock) => nanos(clock.now()),
-            None => nanos(MonotonicClock::new().now()),
+            None => MonotonicClock::new().nanos(),
         }
     }
 

@@ -59,8 +59,10 @@ pub trait Clock: Send + Sync + 'static {
 ///
 /// It reads the processor's time-stamp counter where that counter is invariant and calibrated
 /// against the operating system's monotonic clock (through the `quanta` crate), which costs a
-/// third of an [`Instant::now`](std::time::Instant::now): an open circuit's rejection is mostly this read. Where the
-/// counter cannot be trusted, it reads the operating system's monotonic clock.
+/// third of an [`Instant::now`](std::time::Instant::now): an open circuit's rejection is mostly this read. The
+/// breaker turns the counter into nanoseconds since the origin with one multiplication and a shift,
+/// and no `Duration` in between. Where the counter cannot be trusted, it reads the operating
+/// system's monotonic clock.
 ///
 /// # Example
 ///
@@ -84,13 +86,28 @@ impl MonotonicClock {
     }
 }
 
+impl MonotonicClock {
+    /// The time since the origin in nanoseconds: the processor's counter read once, less the
+    /// origin's reading, scaled by one multiplication and a shift. No `Duration` is made.
+    #[inline]
+    pub(crate) fn nanos(self) -> u64 {
+        // A std `OnceLock` even under loom: see `sync.rs` for why the origin is not modelled.
+        static SOURCE: OnceLock<(quanta::Clock, u64)> = OnceLock::new();
+        let (clock, origin) = SOURCE.get_or_init(|| {
+            let clock = quanta::Clock::new();
+            let origin = clock.raw();
+            (clock, origin)
+        });
+        // Zero if the counter reads below the origin (a core whose counter lags): never back
+        // before the origin, as the clock promises.
+        clock.delta_as_nanos(*origin, clock.raw())
+    }
+}
+
 impl Clock for MonotonicClock {
     #[inline]
     fn now(&self) -> Duration {
-        // A std `OnceLock` even under loom: see `sync.rs` for why the origin is not modelled.
-        static ORIGIN: OnceLock<quanta::Instant> = OnceLock::new();
-        let origin = *ORIGIN.get_or_init(quanta::Instant::now);
-        quanta::Instant::now().saturating_duration_since(origin)
+        Duration::from_nanos(self.nanos())
     }
 }
 

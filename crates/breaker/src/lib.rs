@@ -7,6 +7,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
+mod call;
 mod clock;
 mod error;
 #[cfg(feature = "http")]

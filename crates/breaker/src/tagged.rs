@@ -22,24 +22,35 @@ fn straggler(held: u32, tag: u32, ring: u32) -> bool {
 /// Adds one to `word` for bucket `index`, in a ring of `ring` words. A word that already counts
 /// a slightly later bucket (another thread read a later clock first) is left alone: this
 /// outcome is a whole window old and cannot count.
-pub(crate) fn bump(word: &AtomicU64, index: u64, ring: u32) {
+///
+/// Returns how much the word's count changed: 1, or `1 - n` when the word counted `n` for an
+/// older bucket and now counts this one, or 0 when it was left alone (or is saturated).
+pub(crate) fn bump(word: &AtomicU64, index: u64, ring: u32) -> i64 {
     let tag = index as u32;
     let mut seen = word.load(Ordering::Acquire);
     loop {
         let held = (seen >> 32) as u32;
-        let next = if held == tag && seen != 0 {
-            let count = (seen & u64::from(u32::MAX)).saturating_add(1);
-            (seen & !u64::from(u32::MAX)) | count.min(u64::from(u32::MAX))
+        let (next, change) = if held == tag && seen != 0 {
+            let count = seen & u64::from(u32::MAX);
+            if count == u64::from(u32::MAX) {
+                return 0;
+            }
+            (seen + 1, 1)
         } else if seen != 0 && straggler(held, tag, ring) {
-            return;
+            return 0;
         } else {
-            (u64::from(tag) << 32) | 1
+            (u64::from(tag) << 32 | 1, 1 - count(seen))
         };
         match word.compare_exchange_weak(seen, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return,
+            Ok(_) => return change,
             Err(now) => seen = now,
         }
     }
+}
+
+/// The count a word holds, whatever its bucket.
+pub(crate) fn count(word: u64) -> i64 {
+    i64::from(word as u32)
 }
 
 /// The count `word` holds for bucket `index`: zero if it holds another bucket.

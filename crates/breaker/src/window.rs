@@ -8,24 +8,49 @@
 //! the window, so the circuit is open, and it stays open exactly until that stamp turns W old.
 //! Nothing older can matter, so nothing older is kept.
 //!
-//! # Exact mode: the T + 1 latest stamps
+//! # Exact mode: the T + 1 latest stamps, in a ring
 //!
-//! A fixed array of T + 1 atomic slots, each holding a failure stamp (nanoseconds on the
-//! breaker's clock, stored plus one so that zero means "empty").
+//! A fixed ring of T + 1 atomic slots, each holding a failure stamp (nanoseconds on the
+//! breaker's clock, stored plus one so that zero means "empty"), and a cursor: the slot of the
+//! oldest stamp.
 //!
 //! - **Invariant:** the slots hold the T + 1 latest failure stamps recorded (or fewer, with the
-//!   rest empty). Their minimum is therefore the (T + 1)-th latest failure.
-//! - **Record a failure:** one pass over the slots finds the smallest and the second smallest
-//!   value; one compare-and-swap replaces the smallest with the new stamp. If another thread
-//!   changed that slot first, the pass is repeated, so concurrent failures are never lost and the
-//!   invariant holds however threads interleave (it is the T + 1 *latest* stamps by time, not by
-//!   arrival). The new minimum is `min(second smallest, new stamp)`, so the same pass also
-//!   answers whether the circuit is open and until when: `oldest + W`.
+//!   rest empty), in order round the ring from the cursor: the cursor's slot holds the oldest,
+//!   the slot before it the newest. Their minimum, the (T + 1)-th latest failure, is therefore
+//!   always in the slot after the one a new failure replaces.
+//! - **Record a failure:** replace the cursor's slot with the new stamp (one compare-and-swap),
+//!   then move the cursor on (another): O(1), whatever T. The oldest of the T + 1 latest is then
+//!   the next slot, read once; if it has expired (the common case: the circuit stays closed),
+//!   that is the answer. Only a failure that opens the circuit (or lands while it is open) reads
+//!   every slot, for the exact end of the period, `oldest + W`.
+//! - **Order under concurrency:** a thread that finds the cursor's slot already rewritten (newer
+//!   than the newest) moves the cursor on for the thread that wrote it, and tries the next, so
+//!   no failure is lost and the cursor never waits on a stalled thread. A new stamp is never
+//!   older than the newest already in the ring: a thread whose clock reading was overtaken by
+//!   another thread's record is stamped as of that newer stamp, a time between its own reading
+//!   and the moment its failure is written, so the ring stays in order. (On one thread, with
+//!   time never going back, that never happens: every failure keeps its own reading.) When every
+//!   slot holds the same stamp, the cursor alone tells which slot is the oldest, and a thread
+//!   writes only if the cursor has not moved since it read it; otherwise the oldest slot is the
+//!   one step down in the ring (a slot older than the one before it), wherever the cursor is,
+//!   so a thread that read the cursor long ago still replaces the oldest stamp.
 //! - **Count the failures in the window:** one pass, counting stamps `t` with `t <= now < t + W`.
-//! - **Cost:** O(T + 1) loads and one CAS per failure, no allocation, no lock; memory is
-//!   `8 × (T + 1)` bytes, whatever the request rate or W. A success never touches the slots.
-//!   Up to T = [`INLINE_MAX_THRESHOLD`] the slots sit inside the breaker's own state, with no
-//!   allocation of their own.
+//! - **Cost:** two loads, two compare-and-swaps and one more load per failure, no allocation, no
+//!   lock; memory is `8 × (T + 1)` bytes and a 4-byte cursor, whatever the request rate or W. A
+//!   success never touches the slots. Up to T = [`INLINE_MAX_THRESHOLD`] the slots sit inside
+//!   the breaker's own state, with no allocation of their own.
+//! - **Up to T = [`INLINE_MAX_THRESHOLD`]** (four slots at most, inside the breaker) the slots
+//!   are kept in no order instead, and a failure finds the oldest and the second oldest in one
+//!   pass and replaces the oldest with one compare-and-swap (retrying the pass if another
+//!   thread changed that slot first): at that size the pass costs less than the ring's second
+//!   compare-and-swap. A stamp older than all of the T + 1 kept is dropped: it cannot change the
+//!   answer. The cursor is unused.
+//! - The cursor counts its turns round the ring modulo 2¹⁹, so that a thread stalled between
+//!   writing its slot and moving the cursor on cannot move it on a second time, unless it stalls
+//!   for 2¹⁹ whole turns of failures.
+//!
+//! An earlier shape found the oldest slot by a pass over all T + 1 on every failure (and kept
+//! them in no order): exact as well, but O(T), about 75 ns a failure at T = 100.
 //!
 //! Exact mode is used up to T = [`EXACT_MAX_THRESHOLD`] (32 KiB of stamps).
 //!
@@ -39,12 +64,16 @@
 //! - **Granularity:** a failure stamped in bucket `k` counts until bucket `k + 64` begins. So it
 //!   never counts once W old, and it stops counting at most one bucket width (plus 64 ns of
 //!   rounding) before that. Open periods end on bucket boundaries.
-//! - **Cost:** one CAS to record, a pass over 64 words to answer; 512 bytes of memory.
+//! - **Cost:** one compare-and-swap and one atomic add to record; the add keeps the sum of every
+//!   word's count, in or out of the window, which bounds the window's count from above, so a
+//!   failure that leaves that sum at T or less answers without reading the buckets. Only above
+//!   it does a pass over the 64 words find the window's exact count and the end of the open
+//!   period. 520 bytes of memory.
 //! - The bucket index is kept modulo 2³², so a bucket left untouched for a multiple of 2³²
 //!   bucket widths (at W = 1 s, about 2 years), give or take one turn of the ring, could be
 //!   mistaken for a current one: its old count read as current, or a new failure in it dropped.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crate::tagged;
 
 /// The largest threshold kept exactly, one stamp per failure; above it the window is bucketed.
@@ -65,7 +94,25 @@ pub(crate) struct FailureWindow {
     /// W, in nanoseconds.
     window: u64,
     threshold: u32,
+    /// Exact mode's cursor: the slot of the oldest of the T + 1 latest stamps in the low bits
+    /// ([`CURSOR_INDEX`]), and above them a count of its turns round the slots.
+    next: AtomicU32,
     stamps: Stamps,
+}
+
+/// The cursor's bits that hold the slot index (up to [`EXACT_MAX_THRESHOLD`] + 1 slots).
+const CURSOR_INDEX: u32 = (1 << 13) - 1;
+
+const _: () = assert!(EXACT_MAX_THRESHOLD < CURSOR_INDEX);
+
+/// The cursor one slot on, in a ring of `n` slots: back to slot 0 after the last, one more
+/// turn counted (modulo 2¹⁹).
+fn advance(cursor: u32, n: u32) -> u32 {
+    if (cursor & CURSOR_INDEX) + 1 == n {
+        (cursor & !CURSOR_INDEX).wrapping_add(CURSOR_INDEX + 1)
+    } else {
+        cursor + 1
+    }
 }
 
 /// Where the failures are kept.
@@ -94,6 +141,7 @@ impl FailureWindow {
         Self {
             window,
             threshold,
+            next: AtomicU32::new(0),
             stamps,
         }
     }
@@ -104,6 +152,7 @@ impl FailureWindow {
         Self {
             window,
             threshold: u32::MAX,
+            next: AtomicU32::new(0),
             stamps: Stamps::Off,
         }
     }
@@ -137,12 +186,16 @@ impl FailureWindow {
     pub(crate) fn record(&self, now: u64) -> Option<u64> {
         match (&self.stamps, self.slots()) {
             (Stamps::Bucketed(b), _) => b.record(now),
+            (Stamps::Inline(_), Some(slots)) => self.record_scan(slots, now),
             (_, Some(slots)) => self.record_exact(slots, now),
             (_, None) => None,
         }
     }
 
-    fn record_exact(&self, slots: &[AtomicU64], now: u64) -> Option<u64> {
+    /// Up to [`INLINE_MAX_THRESHOLD`]: one pass over the (at most four) slots finds the oldest
+    /// and the second oldest, and one compare-and-swap replaces the oldest. At that size the
+    /// pass costs less than the ring's second compare-and-swap.
+    fn record_scan(&self, slots: &[AtomicU64], now: u64) -> Option<u64> {
         let stored = now.saturating_add(1);
         loop {
             // One pass: the smallest slot (the one to replace) and the second smallest value.
@@ -170,6 +223,74 @@ impl FailureWindow {
             {
                 return self.until(second.min(stored), now);
             }
+        }
+    }
+
+    /// Above [`INLINE_MAX_THRESHOLD`]: the ordered ring.
+    fn record_exact(&self, slots: &[AtomicU64], now: u64) -> Option<u64> {
+        // At most EXACT_MAX_THRESHOLD + 1 slots: the index fits the cursor's low bits.
+        let n = slots.len() as u32;
+        let stored = now.saturating_add(1);
+        loop {
+            let cursor = self.next.load(Ordering::Acquire);
+            let i = cursor & CURSOR_INDEX;
+            let slot = &slots[i as usize];
+            let held = slot.load(Ordering::Acquire);
+            let prev = if i == 0 { n - 1 } else { i - 1 };
+            let next = if i + 1 == n { 0 } else { i + 1 };
+            let newest = if prev == i {
+                held // one slot: it is also the newest
+            } else {
+                slots[prev as usize].load(Ordering::Acquire)
+            };
+            // The slots hold stamps in order from the cursor: the cursor's slot is the oldest,
+            // the one before it the newest. A slot older than the one before it is the oldest,
+            // wherever the cursor is (the ring has one such step down). A cursor's slot newer
+            // than the newest was written by another thread, which has yet to move the cursor
+            // on: help it, and try again. One as new as the newest was too, unless every slot
+            // holds that stamp (the next one does too), when replacing the cursor's is right.
+            let taken = prev != i
+                && held != 0
+                && (held > newest
+                    || (held == newest
+                        && (slots[next as usize].load(Ordering::Acquire) != held
+                            // Every slot alike: only the cursor tells the oldest, so it must
+                            // still be the one read (a thread that read it long ago would
+                            // otherwise write out of order, once the stamps differ again).
+                            || self.next.load(Ordering::Acquire) != cursor)));
+            if taken {
+                let _ = self.next.compare_exchange(
+                    cursor,
+                    advance(cursor, n),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                continue;
+            }
+            // Never older than the newest stamp: the slots stay in order from the cursor.
+            let stamp = stored.max(newest);
+            if stamp != held
+                && slot
+                    .compare_exchange(held, stamp, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+            {
+                continue;
+            }
+            let _ = self.next.compare_exchange(
+                cursor,
+                advance(cursor, n),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            // The oldest of the T + 1 latest is the next slot: the one the cursor now points at.
+            let oldest = slots[next as usize].load(Ordering::Acquire);
+            // A slot only grows (until cleared), so `oldest` is at least the oldest stamp as it
+            // stood when this failure was written: if even it has expired, the window does
+            // not exceed T.
+            self.until(oldest, now)?;
+            // Open: the exact end of the period, from every slot (rare: once per trip, or a
+            // failure of a call admitted before it).
+            return self.open_until(now);
         }
     }
 
@@ -214,13 +335,14 @@ impl FailureWindow {
 
     /// Forgets every failure.
     pub(crate) fn clear(&self) {
-        let words = match (&self.stamps, self.slots()) {
-            (Stamps::Bucketed(b), _) => &b.buckets[..],
-            (_, Some(slots)) => slots,
-            (_, None) => &[],
-        };
-        for w in words {
-            w.store(0, Ordering::Release);
+        match (&self.stamps, self.slots()) {
+            (Stamps::Bucketed(b), _) => b.clear(),
+            (_, Some(slots)) => {
+                for w in slots {
+                    w.store(0, Ordering::Release);
+                }
+            }
+            (_, None) => {}
         }
     }
 
@@ -254,10 +376,15 @@ fn in_window(t: u64, now: u64, window: u64) -> bool {
     t <= now && now - t < window
 }
 
-/// Bucketed mode: [`BUCKETS`] [tagged](crate::tagged) words, each `(bucket index mod 2^32) << 32 | failures`.
+/// Bucketed mode: [`BUCKETS`] [tagged](crate::tagged) words, each `(bucket index mod 2^32) << 32 | failures`,
+/// and the sum of their counts.
 #[derive(Debug)]
 pub(crate) struct Buckets {
     buckets: Box<[AtomicU64]>,
+    /// The counts of every word, whatever bucket it holds, summed: each change to a word's count
+    /// is added here by the thread that made it, right after it. A two's-complement `i64`:
+    /// between a word's change and its addition here, it may be briefly low.
+    total: AtomicU64,
     /// The width of one bucket in nanoseconds, at least 1.
     width: u64,
     threshold: u32,
@@ -270,6 +397,7 @@ impl Buckets {
         let n = BUCKETS.min(usize::try_from(window).unwrap_or(BUCKETS));
         Self {
             buckets: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            total: AtomicU64::new(0),
             width: window / n as u64,
             threshold,
         }
@@ -283,47 +411,66 @@ impl Buckets {
         &self.buckets[(index % self.len()) as usize]
     }
 
-    /// The failures counted for bucket `index`, if the word holds that bucket.
-    fn failures_in(&self, index: u64) -> u64 {
-        tagged::read(self.slot(index), index)
+    /// The buckets that count at `now`, oldest first: each index with its word.
+    fn counting(&self, now: u64) -> impl Iterator<Item = (u64, &AtomicU64)> {
+        let current = now / self.width;
+        let first = current.saturating_sub(self.len() - 1);
+        // One division for the first word; the rest follow round the ring.
+        let start = (first % self.len()) as usize;
+        let words = self.buckets[start..].iter().chain(&self.buckets[..start]);
+        (first..=current).zip(words)
     }
 
     fn record(&self, now: u64) -> Option<u64> {
         let index = now / self.width;
-        tagged::bump(self.slot(index), index, self.len() as u32);
+        let change = tagged::bump(self.slot(index), index, self.len() as u32);
+        let total = self
+            .total
+            .fetch_add(change as u64, Ordering::AcqRel)
+            .wrapping_add(change as u64) as i64;
+        // Every word counted, in or out of the window: if even that is T or fewer, so is the
+        // window. The last thread to add here sees every word's count, so a window over T is
+        // always seen by one.
+        if total <= i64::from(self.threshold) {
+            return None;
+        }
         self.until(now)
     }
 
     /// If more than T failures count at `now`, the start of the first bucket at which T or
     /// fewer will: drop the oldest buckets one by one until the rest are few enough.
     fn until(&self, now: u64) -> Option<u64> {
-        let current = now / self.width;
-        let first = current.saturating_sub(self.len() - 1);
-        let mut total: u64 = (first..=current).map(|k| self.failures_in(k)).sum();
+        let mut total: u64 = self.counting(now).map(|(k, w)| tagged::read(w, k)).sum();
         let threshold = u64::from(self.threshold);
         if total <= threshold {
             return None;
         }
-        for k in first..=current {
-            total -= self.failures_in(k).min(total);
+        for (k, w) in self.counting(now) {
+            total -= tagged::read(w, k).min(total);
             if total <= threshold {
                 return Some(k.saturating_add(self.len()).saturating_mul(self.width));
             }
         }
         // Racing writers added failures to the current bucket while we read: it ends last.
         Some(
-            current
+            (now / self.width)
                 .saturating_add(self.len())
                 .saturating_mul(self.width),
         )
     }
 
     fn count(&self, now: u64) -> u32 {
-        let current = now / self.width;
-        let first = current.saturating_sub(self.len() - 1);
-        let total: u64 = (first..=current).map(|k| self.failures_in(k)).sum();
+        let total: u64 = self.counting(now).map(|(k, w)| tagged::read(w, k)).sum();
         let cap = u64::from(self.threshold) + 1;
         u32::try_from(total.min(cap)).unwrap_or(u32::MAX)
+    }
+
+    /// Forgets every failure, taking each word's count off the total.
+    fn clear(&self) {
+        for w in self.buckets.iter() {
+            let count = tagged::count(w.swap(0, Ordering::AcqRel));
+            self.total.fetch_sub(count as u64, Ordering::AcqRel);
+        }
     }
 }
 
@@ -369,13 +516,65 @@ mod tests {
     }
 
     #[test]
+    fn a_late_stamp_is_recorded_no_earlier_than_the_newest() {
+        // The ring: a thread that read the clock before another recorded a later failure has
+        // its failure stamped as of the newest (a time within its own record), so the slots
+        // stay in order.
+        let w = FailureWindow::new(W, 4);
+        for t in [100, 200, 300, 400] {
+            assert_eq!(w.record(t), None);
+        }
+        assert_eq!(w.record(500), Some(100 + W));
+        assert_eq!(w.record(50), Some(200 + W));
+        assert_eq!(w.count(500), 5);
+        assert_eq!(w.count(500 + W), 0);
+    }
+
+    #[test]
     fn a_late_stamp_older_than_the_kept_ones_changes_nothing() {
+        // Four slots or fewer: a straggler older than every kept stamp is dropped.
         let w = FailureWindow::new(W, 1);
         w.record(500);
         assert_eq!(w.record(600), Some(500 + W));
-        // A straggler stamped before both: still open until the older of the two latest expires.
         assert_eq!(w.record(400), Some(500 + W));
         assert_eq!(w.count(600), 2);
+    }
+
+    #[test]
+    fn many_slots_keep_the_t_plus_one_latest_in_one_turn_after_another() {
+        // Against a plain list of every stamp: the (T + 1)-th latest decides, turn after turn
+        // of the ring, with failures close enough to trip and far enough apart not to.
+        for t in [1u32, 2, 3, 4, 7, 100] {
+            let w = FailureWindow::new(W, t);
+            let mut all = Vec::new();
+            let mut now = 0;
+            for i in 0..(5 * (t as u64 + 1) + 3) {
+                now += if i % 7 < 3 {
+                    W / (u64::from(t) + 1)
+                } else {
+                    1 + i % 5
+                };
+                all.push(now);
+                let latest = all.len().checked_sub(t as usize + 1).map(|k| all[k]);
+                let expected = latest.map(|s| s + W).filter(|&u| u > now);
+                assert_eq!(w.record(now), expected, "t {t}, failure {i}");
+                assert_eq!(w.open_until(now), expected, "t {t}, failure {i}");
+                let counted = all.iter().filter(|&&s| in_window(s, now, W)).count();
+                assert_eq!(w.count(now) as usize, counted.min(t as usize + 1));
+            }
+        }
+    }
+
+    #[test]
+    fn failures_at_one_instant_fill_every_slot() {
+        let w = FailureWindow::new(W, 4);
+        for _ in 0..4 {
+            assert_eq!(w.record(7), None);
+        }
+        assert_eq!(w.record(7), Some(7 + W));
+        assert_eq!(w.record(7), Some(7 + W));
+        assert_eq!(w.count(7), 5);
+        assert_eq!(w.record(8), Some(7 + W));
     }
 
     #[test]
@@ -435,6 +634,20 @@ mod tests {
         // Bucket 64 reuses bucket 0's word: its old failures must not count again.
         assert_eq!(w.record(64_500), None);
         assert_eq!(w.count(64_500), 2);
+    }
+
+    #[test]
+    fn buckets_cleared_count_from_zero_again() {
+        let t = EXACT_MAX_THRESHOLD + 1;
+        let w = FailureWindow::new(64_000, t);
+        for _ in 0..t {
+            assert_eq!(w.record(500), None);
+        }
+        w.clear();
+        for _ in 0..t {
+            assert_eq!(w.record(600), None);
+        }
+        assert_eq!(w.record(600), Some(64_000));
     }
 
     #[test]

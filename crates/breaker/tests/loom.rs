@@ -96,6 +96,36 @@ fn concurrent_failures_over_t_zero_trip_once() {
     two_failures_trip_once(0);
 }
 
+/// T = 4 (the window's ordered ring): four failures recorded one after the other, two by two at
+/// the same instant, then two more on two threads at a later one: the threads race for the
+/// ring's cursor as it goes round. The circuit trips once, and the window keeps the five latest
+/// stamps: it stays open until the oldest of them is W old.
+#[test]
+fn racing_failures_round_the_ring_keep_the_latest() {
+    check(|| {
+        let (cb, clock, log) = observed(CircuitBreaker::builder().error_threshold(4));
+        for _ in 0..2 {
+            cb.try_acquire().expect("closed").failure(); // at 1 s
+        }
+        clock.advance(Duration::from_secs(1));
+        for _ in 0..2 {
+            cb.try_acquire().expect("closed").failure(); // at 2 s
+        }
+        let mine = cb.try_acquire_owned().expect("closed");
+        let theirs = cb.try_acquire_owned().expect("closed");
+        clock.advance(Duration::from_secs(1));
+        let h = thread::spawn(move || theirs.failure());
+        mine.failure(); // both at 3 s
+        h.join().unwrap();
+
+        assert_eq!(cb.errors_in_window(), 5);
+        assert_eq!(changes(&log), [(State::Closed, State::Open)]);
+        // The five latest are at 1, 2, 2, 3 and 3 s: open until 1 s + W, 2 s less than W from now.
+        let wait = cb.try_acquire().unwrap_err().retry_after();
+        assert_eq!(wait, W - Duration::from_secs(2));
+    });
+}
+
 /// T = 0: a failure opened the circuit until its stamp is W old; at that very instant, one
 /// thread records a failure (of a call admitted before the trip) while another asks the state.
 /// Whatever the order, the circuit ends open over the new failure: a close may be seen before

@@ -24,6 +24,11 @@
 //! - *async*: the crate's own wrapper around a future that is ready at once
 //!   (`std::future::ready`), polled by the caller's executor ([`breaker_bench::run_ready`] on one
 //!   thread, [`breaker_bench::block_on`] on two);
+//! - *now_or_never*: the crate's own wrapper around a fresh `async` block returning the outcome,
+//!   polled once by `futures::FutureExt::now_or_never`, which takes the future by value and is
+//!   not inlined into the caller as `run_ready` is: the shape of a harness outside this project,
+//!   kept beside ours so that the two cannot disagree unseen (tower: `poll_ready` then `call`,
+//!   as on the async path);
 //! - *sync*: ours is `try_acquire` then `success`/`failure` on the permit; recloser and failsafe
 //!   wrap a closure (`call(|| ...)`); the 2.0.2 peer has no closure API without a future, so its
 //!   sync path is `state()` then `record_success`/`record_failure`; tower has no sync path.
@@ -45,6 +50,7 @@ use breaker_peer::{
 use failsafe::StateMachine;
 use failsafe::backoff::{Constant, constant};
 use failsafe::failure_policy::{ConsecutiveFailures, consecutive_failures};
+use futures_util::FutureExt;
 use recloser::{AsyncRecloser, Recloser};
 use tower::{Layer, Service};
 use tower_resilience_circuitbreaker::{
@@ -278,6 +284,41 @@ pub mod failing {
 pub async fn ours_async(cb: &Ours, outcome: Outcome) -> bool {
     !matches!(cb.call(ready(outcome)).await, Err(OursError::Open(_)))
 }
+
+/// Ours, now_or_never: `call` on a fresh async block.
+pub fn ours_now_or_never(cb: &Ours, outcome: Outcome) -> bool {
+    let call = cb.call(async move { outcome }).now_or_never();
+    !matches!(call.expect(READY), Err(OursError::Open(_)))
+}
+
+/// recloser, now_or_never: `AsyncRecloser::call` on a fresh async block.
+pub fn recloser_now_or_never(cb: &AsyncRecloser, outcome: Outcome) -> bool {
+    let call = cb.call(async move { outcome }).now_or_never();
+    !matches!(call.expect(READY), Err(recloser::Error::Rejected))
+}
+
+/// failsafe, now_or_never: `futures::CircuitBreaker::call` on a fresh async block.
+pub fn failsafe_now_or_never(cb: &Failsafe, outcome: Outcome) -> bool {
+    let call = failsafe::futures::CircuitBreaker::call(cb, async move { outcome }).now_or_never();
+    !matches!(call.expect(READY), Err(failsafe::Error::Rejected))
+}
+
+/// The 2.0.2 peer, now_or_never: `call` on a closure returning a fresh async block.
+pub fn peer_now_or_never(cb: &Peer, outcome: Outcome) -> bool {
+    let call = cb.call(|| async move { outcome }).now_or_never();
+    !matches!(
+        call.expect(READY),
+        Err(CircuitBreakerError::CircuitOpen | CircuitBreakerError::Rejected)
+    )
+}
+
+/// tower-resilience, now_or_never: its async path (`poll_ready`, then `call`).
+pub fn tower_now_or_never(svc: &mut Tower, outcome: Outcome) -> bool {
+    tower_async(svc, outcome).now_or_never().expect(READY)
+}
+
+/// Why a `now_or_never` path may unwrap: every benchmarked future is ready at once.
+const READY: &str = "the benchmarked futures are ready at once";
 
 /// Ours, sync: the permit API.
 #[inline]
