@@ -48,6 +48,14 @@
 //! - The cursor counts its turns round the ring modulo 2¹⁹, so that a thread stalled between
 //!   writing its slot and moving the cursor on cannot move it on a second time, unless it stalls
 //!   for 2¹⁹ whole turns of failures.
+//! - **A failure racing a clear** (a `reset`, or probes closing the circuit, forget every
+//!   failure) either lands before the clear reaches its slot, and is forgotten with the rest, or
+//!   after, and is kept; it is never half-written. A kept one may sit out of order round the
+//!   ring until the cursor has gone once past it: every slot still holds a real stamp and every
+//!   answer is still computed from them exactly, but during that turn a new failure may replace
+//!   a stamp other than the oldest, so the window may hold one failure of the last T + 1 fewer
+//!   than it would have. Only such a race leaves the ring out of order; whether its failure came
+//!   before or after the reset has no answer anyway.
 //!
 //! An earlier shape found the oldest slot by a pass over all T + 1 on every failure (and kept
 //! them in no order): exact as well, but O(T), about 75 ns a failure at T = 100.
