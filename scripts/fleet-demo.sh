@@ -5,6 +5,7 @@
 # Usage: scripts/fleet-demo.sh   (PORT=9090 REDIS_PORT=6390 to use other ports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/service.sh
 
 port="${PORT:-8080}"
 redis_port="${REDIS_PORT:-6389}"
@@ -30,21 +31,8 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-# Waits (at most 10 s) until something listens on 127.0.0.1:$2, or stops if process $1 died.
-wait_port() {
-  for _ in $(seq 100); do
-    kill -0 "$1" 2>/dev/null || { echo "$3 did not start (is port $2 in use?):" >&2; cat "$4" >&2; exit 1; }
-    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return; fi
-    sleep 0.1
-  done
-  echo "$3 did not answer on port $2" >&2
-  exit 1
-}
-
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize no --dir "$logs" >"$logs/redis.log" 2>&1 &
-pids+=($!)
-wait_port "$!" "$redis_port" redis-server "$logs/redis.log"
+start_redis "$redis_port" "$logs"
+pids+=("$REDIS_PID")
 
 "$target/release/sum-service" --port "$port" --host 127.0.0.1 >"$logs/sum-service.log" 2>&1 &
 pids+=($!)

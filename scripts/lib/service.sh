@@ -1,6 +1,6 @@
-# Shared by the reliability scripts: a free loopback port, the sum service started in the
-# background (stopped on exit), its memory, and a tool from Debian's packages installed if absent.
-# Sourced, not run.
+# Shared by the scripts that start servers: a free loopback port, a tool from Debian's packages
+# installed if absent, waiting for a port, redis-server and the sum service started in the
+# background, the service's memory and metrics. Sourced, not run.
 
 # A free TCP port on 127.0.0.1, as the kernel hands one out.
 free_port() {
@@ -18,6 +18,36 @@ need() {
   fi
 }
 
+# wait_port PID PORT NAME [LOG]: waits (at most 10 s) until something listens on
+# 127.0.0.1:PORT; fails, showing LOG, if process PID ended first.
+wait_port() {
+  for _ in $(seq 100); do
+    if ! kill -0 "$1" 2>/dev/null; then
+      echo "$3 did not start (is port $2 in use?)" >&2
+      [ -z "${4:-}" ] || cat "$4" >&2
+      return 1
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$3 did not answer on port $2 within 10 s" >&2
+  return 1
+}
+
+# start_redis PORT DIR: redis-server on 127.0.0.1:PORT in the background, saving nothing, its log
+# in DIR/redis.log; sets REDIS_PID once it listens.
+start_redis() {
+  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --dir "$2" >"$2/redis.log" 2>&1 &
+  REDIS_PID=$!
+  wait_port "$REDIS_PID" "$1" redis-server "$2/redis.log" || {
+    kill "$REDIS_PID" 2>/dev/null
+    return 1
+  }
+}
+
 # start_service LOG: starts target/release/sum-service on a free loopback port with its request
 # log in LOG; sets SERVICE_PID and SERVICE_PORT, and waits (at most 10 s) until it answers.
 start_service() {
@@ -26,19 +56,7 @@ start_service() {
   SERVICE_PID=$!
   trap stop_service EXIT
   trap 'exit 130' INT TERM
-  for _ in $(seq 100); do
-    if ! kill -0 "$SERVICE_PID" 2>/dev/null; then
-      echo "sum-service did not start:" >&2
-      cat "$1" >&2
-      return 1
-    fi
-    if (exec 3<>"/dev/tcp/127.0.0.1/$SERVICE_PORT") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "sum-service did not answer within 10 s" >&2
-  return 1
+  wait_port "$SERVICE_PID" "$SERVICE_PORT" sum-service "$1"
 }
 
 stop_service() {

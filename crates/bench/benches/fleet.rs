@@ -4,52 +4,15 @@
 //! plain mode alone.
 
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use breaker::CircuitBreaker;
 use breaker_redis::Fleet;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-struct Redis(Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A redis-server on a free port, and its URL; `None` if it cannot be started.
-fn redis() -> Option<(Redis, String)> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .ok()?;
-    let redis = Redis(child);
-    for _ in 0..500 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((redis, format!("redis://127.0.0.1:{port}/")));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    None
-}
+#[path = "../../breaker-redis/tests/support/redis_server.rs"]
+mod redis_server;
+use redis_server::Redis;
 
 fn admission(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,10 +26,10 @@ fn admission(c: &mut Criterion) {
         .error_threshold(3)
         .build()
         .unwrap();
-    let server = redis();
-    let fleet = server.as_ref().map(|(_, url)| {
+    let server = Redis::try_start().ok();
+    let fleet = server.as_ref().map(|redis| {
         let _enter = runtime.enter();
-        let fleet = Fleet::builder(url.as_str())
+        let fleet = Fleet::builder(redis.url().as_str())
             .build(
                 CircuitBreaker::builder()
                     .name("bench")

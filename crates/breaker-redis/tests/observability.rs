@@ -2,6 +2,8 @@
 //! however many reconnections fail; dropped failures are counted; rejoining is said once too.
 //! A binary of its own: the metrics recorder and the tracing subscriber are process-wide.
 
+#[path = "support/redis_server.rs"]
+mod redis_server;
 #[path = "fleet/support.rs"]
 #[allow(dead_code)]
 mod support;

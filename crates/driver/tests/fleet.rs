@@ -3,58 +3,17 @@
 //! service in process.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use sum_service::{RequestLog, Settings};
 
+#[path = "../../breaker-redis/tests/support/redis_server.rs"]
+mod redis_server;
+use redis_server::Redis;
+
 /// The longest a driver run may take: a guard against a hang, never a measure.
 const BOUND: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
-
-/// A `redis-server` of the test's own, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no", "--loglevel", "warning"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting redis-server: install it (`apt-get install redis-server`)");
-        let redis = Redis { child, port };
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("redis-server never listened on {port}");
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn driver(args: Vec<String>) -> tokio::task::JoinHandle<Output> {
     tokio::task::spawn_blocking(move || {
@@ -81,7 +40,7 @@ async fn a_driver_sending_only_good_sums_is_opened_by_anothers_failures() {
     let handle = server.handle();
     actix_web::rt::spawn(server);
 
-    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let url = redis.url();
     let args = |requests: &str, error_rate: &str, interval: &str| -> Vec<String> {
         [
             port.as_str(),

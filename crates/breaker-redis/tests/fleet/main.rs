@@ -3,5 +3,7 @@
 mod faults;
 mod partition;
 mod processes;
+#[path = "../support/redis_server.rs"]
+mod redis_server;
 mod shared;
 mod support;

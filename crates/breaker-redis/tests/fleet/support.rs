@@ -1,9 +1,9 @@
 //! What every fleet test shares: a real `redis-server` of its own on a free loopback port,
 //! stopped when the test ends (pass or fail), and fleet members with short timeouts.
 
-use std::net::TcpListener;
+pub use crate::redis_server::Redis;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,150 +13,6 @@ use breaker_redis::{Fleet, Link};
 /// The longest any test waits for an event it expects: a guard against a hang, never a
 /// measure.
 pub const GUARD: Duration = Duration::from_secs(10);
-
-/// A `redis-server` process, killed on drop.
-pub struct Redis {
-    child: Option<Child>,
-    pub port: u16,
-    pub bind: String,
-    /// The command prefix the server runs under (`ip netns exec NS`), if any.
-    prefix: Vec<String>,
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free loopback port");
-    listener.local_addr().expect("its address").port()
-}
-
-impl Redis {
-    /// A server on a free loopback port.
-    pub fn start() -> Self {
-        Self::start_with(Vec::new(), "127.0.0.1", free_port())
-    }
-
-    /// A server bound to `bind:port`, run under `prefix`.
-    pub fn start_with(prefix: Vec<String>, bind: &str, port: u16) -> Self {
-        let mut redis = Redis {
-            child: None,
-            port,
-            bind: bind.to_owned(),
-            prefix,
-        };
-        redis.spawn();
-        redis
-    }
-
-    fn spawn(&mut self) {
-        let port = self.port.to_string();
-        let mut args: Vec<String> = self.prefix.clone();
-        args.push("redis-server".into());
-        for a in [
-            "--port",
-            &port,
-            "--bind",
-            &self.bind,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--protected-mode",
-            "no",
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "warning",
-        ] {
-            args.push(a.to_owned());
-        }
-        let child = Command::new(&args[0])
-            .args(&args[1..])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("starting redis-server ({e}): install it (`apt-get install redis-server`)")
-            });
-        self.child = Some(child);
-        self.wait_ready();
-    }
-
-    /// Waits until the server answers a PING.
-    fn wait_ready(&self) {
-        let url = self.url();
-        let deadline = std::time::Instant::now() + GUARD;
-        loop {
-            let ok = if self.prefix.is_empty() {
-                redis::Client::open(url.as_str())
-                    .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-                    .is_ok()
-            } else {
-                // Another namespace: ask from inside it.
-                let port = self.port.to_string();
-                Command::new(&self.prefix[0])
-                    .args(&self.prefix[1..])
-                    .args(["redis-cli", "-h", &self.bind, "-p", &port, "ping"])
-                    .output()
-                    .is_ok_and(|o| o.stdout.starts_with(b"PONG"))
-            };
-            if ok {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server never answered on {url}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://{}:{}/", self.bind, self.port)
-    }
-
-    fn signal(&self, signal: &str) {
-        if let Some(child) = &self.child {
-            let status = Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status()
-                .expect("running kill");
-            assert!(status.success(), "kill {signal} failed");
-        }
-    }
-
-    /// SIGSTOP: the server stays up, its sockets open, and answers nothing.
-    pub fn pause(&self) {
-        self.signal("-STOP");
-    }
-
-    /// SIGCONT.
-    pub fn resume(&self) {
-        self.signal("-CONT");
-    }
-
-    /// SIGKILL, and wait for it to go.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-CONT", &child.id().to_string()])
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// A new server on the same port (empty: nothing was saved).
-    pub fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// The state changes one breaker has seen.
 #[derive(Clone, Default)]
