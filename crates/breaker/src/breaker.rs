@@ -840,15 +840,7 @@ impl CircuitBreaker {
     /// # Ok::<(), breaker::ConfigError>(())
     /// ```
     pub fn open_for(&self, duration: Duration) {
-        let now = self.inner.now();
-        let until = now.saturating_add(nanos(duration));
-        self.inner.apply(
-            Event::HoldOpen {
-                until,
-                reason: Reason::RetryAfter,
-            },
-            now,
-        );
+        self.hold_open(duration, Reason::RetryAfter);
     }
 
     /// Opens the circuit for at least `duration` from now because the circuit opened elsewhere:
@@ -876,15 +868,14 @@ impl CircuitBreaker {
     /// # Ok::<(), breaker::ConfigError>(())
     /// ```
     pub fn open_remote(&self, duration: Duration) {
+        self.hold_open(duration, Reason::Remote);
+    }
+
+    /// Open for at least `duration` from now, for `reason`.
+    fn hold_open(&self, duration: Duration, reason: Reason) {
         let now = self.inner.now();
         let until = now.saturating_add(nanos(duration));
-        self.inner.apply(
-            Event::HoldOpen {
-                until,
-                reason: Reason::Remote,
-            },
-            now,
-        );
+        self.inner.apply(Event::HoldOpen { until, reason }, now);
     }
 
     /// The bytes this breaker holds: the handle, the shared state (with the two reference
