@@ -5,7 +5,7 @@
 //! [`MonotonicClock`] is the default, and [`ManualClock`] moves only when a test (or a benchmark,
 //! or a simulation) tells it to, so a timeline can be checked to the nanosecond without waiting.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sync::{AtomicU64, Ordering};
@@ -23,7 +23,7 @@ use crate::sync::{AtomicU64, Ordering};
 /// A clock that reads a shared counter of milliseconds, as a simulation might keep:
 ///
 /// ```
-/// use std::sync::{Arc, OnceLock};
+/// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU64, Ordering};
 /// use std::time::Duration;
 /// use breaker::{CircuitBreaker, Clock};
@@ -91,13 +91,12 @@ impl MonotonicClock {
     /// origin's reading, scaled by one multiplication and a shift. No `Duration` is made.
     #[inline]
     pub(crate) fn nanos(self) -> u64 {
-        // A std `OnceLock` even under loom: see `sync.rs` for why the origin is not modelled.
-        static SOURCE: OnceLock<(quanta::Clock, u64)> = OnceLock::new();
-        let (clock, origin) = SOURCE.get_or_init(|| {
+        crate::sync::process_static!(SOURCE: (quanta::Clock, u64) = {
             let clock = quanta::Clock::new();
             let origin = clock.raw();
             (clock, origin)
         });
+        let (clock, origin) = &*SOURCE;
         // Zero if the counter reads below the origin (a core whose counter lags): never back
         // before the origin, as the clock promises.
         clock.delta_as_nanos(*origin, clock.raw())

@@ -96,6 +96,33 @@ fn concurrent_failures_over_t_zero_trip_once() {
     two_failures_trip_once(0);
 }
 
+/// The default clock and the failure-rate rule's stripes, on loom's statics (their origin and
+/// assignment go through `src/sync.rs` too): two threads, each on its first call, record a
+/// failure at once. Both count for both rules (the count rule at T = 1 and a rate of 1.0 over
+/// two calls), and the circuit opens exactly once.
+#[test]
+fn the_default_clock_and_the_rate_stripes_under_two_threads() {
+    check(|| {
+        let log = Log::default();
+        let seen = log.clone();
+        let cb = CircuitBreaker::builder()
+            .window(W)
+            .error_threshold(1)
+            .failure_rate(1.0, 2)
+            .on_state_change(move |c: StateChange| seen.lock().unwrap().push((c.from, c.to)))
+            .build()
+            .expect("valid configuration");
+        let theirs = cb.clone();
+        let h = thread::spawn(move || theirs.try_acquire().expect("closed").failure());
+        cb.try_acquire().expect("closed").failure();
+        h.join().unwrap();
+
+        assert_eq!(cb.errors_in_window(), 2);
+        assert_eq!(cb.state(), State::Open);
+        assert_eq!(changes(&log), [(State::Closed, State::Open)]);
+    });
+}
+
 /// T = 4 (the window's ordered ring): four failures recorded one after the other, two by two at
 /// the same instant, then two more on two threads at a later one: the threads race for the
 /// ring's cursor as it goes round. The circuit trips once, and the window keeps the five latest

@@ -27,9 +27,8 @@
 //! `STRIPES × BUCKETS × 2` loads.
 
 use std::cell::Cell;
-use std::sync::atomic::AtomicUsize;
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 use crate::tagged;
 
 /// The number of stripes: copies of the window that threads write apart.
@@ -62,15 +61,18 @@ struct Stripe {
     failures: [AtomicU64; BUCKETS],
 }
 
-// Neither the stripe assignment below nor its counter goes through `crate::sync`: which stripe
-// a thread writes changes contention, never a count (see `sync.rs`).
-thread_local! {
-    /// The stripe this thread writes, given on its first write.
-    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+// The stripe assignment goes through `crate::sync` like every shared word, so that the loom
+// models run it on loom's statics too; which stripe a thread writes changes contention, never a
+// count.
+crate::sync::thread_local! {
+    /// The stripe this thread writes, given on its first write. (Not a `const` initialiser:
+    /// loom's `thread_local!` takes none.)
+    #[allow(clippy::missing_const_for_thread_local)]
+    static STRIPE: Cell<usize> = Cell::new(usize::MAX);
 }
 
-/// The next stripe to give a thread.
-static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+// The next stripe to give a thread.
+crate::sync::process_static!(NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0));
 
 fn my_stripe() -> usize {
     STRIPE.with(|s| {
@@ -78,7 +80,7 @@ fn my_stripe() -> usize {
         if mine != usize::MAX {
             return mine;
         }
-        let given = NEXT_STRIPE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STRIPES;
+        let given = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
         s.set(given);
         given
     })
