@@ -928,11 +928,7 @@ impl CircuitBreaker {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, CircuitOpenError> {
-        let word = self.inner.word.load(Ordering::Acquire);
-        if word == CLOSED {
-            return Ok(Permit::closed(&self.inner));
-        }
-        self.inner.acquire_slow(word)
+        self.inner.try_acquire()
     }
 
     /// Like [`try_acquire`](CircuitBreaker::try_acquire), with a permit that owns a handle to
@@ -1046,8 +1042,11 @@ const PERMIT_CLOSED: u64 = 0;
 const PERMIT_DONE: u64 = u64::MAX;
 /// A permit admitted while closed, that tells every outcome.
 const PERMIT_TOLD: u64 = u64::MAX - 1;
+/// A permit not yet asked for: what a [`call`](CircuitBreaker::call) future holds until its
+/// first poll. No admitted permit has this word, and dropping it does nothing.
+const PERMIT_UNASKED: u64 = PERMIT_TOLD - 1;
 /// A permit admitted while closed, for the slow-call rule: this bit, and below it the instant
-/// the permit was taken (at most 2⁶³ − 3 nanoseconds; later instants are kept as that).
+/// the permit was taken (at most 2⁶³ − 4 nanoseconds; later instants are kept as that).
 const PERMIT_TIMED: u64 = 1 << 63;
 
 impl fmt::Debug for Permit<'_> {
@@ -1077,7 +1076,7 @@ impl<'a> Permit<'a> {
     fn timed(inner: &'a Inner, start: u64) -> Self {
         Self {
             inner,
-            state: PERMIT_TIMED | start.min(PERMIT_TOLD - PERMIT_TIMED - 1),
+            state: PERMIT_TIMED | start.min(PERMIT_UNASKED - PERMIT_TIMED - 1),
         }
     }
 
@@ -1092,6 +1091,41 @@ impl<'a> Permit<'a> {
     #[inline]
     fn into_state(mut self) -> u64 {
         std::mem::replace(&mut self.state, PERMIT_DONE)
+    }
+
+    /// A permit of `breaker` not yet asked for, to be asked for with [`ask`](Permit::ask):
+    /// the one word a `call` future keeps besides the breaker and the call.
+    #[inline]
+    pub(crate) fn unasked(breaker: &'a CircuitBreaker) -> Self {
+        Self {
+            inner: &breaker.inner,
+            state: PERMIT_UNASKED,
+        }
+    }
+
+    /// Asks the breaker for this permit if it was not asked for yet. `Ok` once admitted (on this
+    /// call and every later one); a rejection leaves the permit told, so that it records nothing.
+    #[inline]
+    pub(crate) fn ask(&mut self) -> Result<(), CircuitOpenError> {
+        if self.state == PERMIT_UNASKED {
+            match self.inner.try_acquire() {
+                Ok(permit) => self.state = permit.into_state(),
+                Err(open) => {
+                    self.state = PERMIT_DONE;
+                    return Err(open);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The permit, leaving this one told: what ends a call once its result is in.
+    #[inline]
+    pub(crate) fn take(&mut self) -> Self {
+        Self {
+            inner: self.inner,
+            state: std::mem::replace(&mut self.state, PERMIT_DONE),
+        }
     }
 
     permit_methods!();
@@ -1156,7 +1190,7 @@ impl Drop for OwnedPermit {
 #[inline]
 fn ticket(state: u64) -> Option<Ticket> {
     match state {
-        PERMIT_CLOSED | PERMIT_TOLD | PERMIT_DONE => None,
+        PERMIT_CLOSED | PERMIT_TOLD | PERMIT_DONE | PERMIT_UNASKED => None,
         bits if bits & PERMIT_TIMED != 0 => None,
         bits => Some(Ticket::from_bits(bits - 1)),
     }
@@ -1170,6 +1204,16 @@ fn lock(locked: &Mutex<Locked>) -> MutexGuard<'_, Locked> {
 }
 
 impl Inner {
+    /// [`CircuitBreaker::try_acquire`]: one load while closed.
+    #[inline]
+    fn try_acquire(&self) -> Result<Permit<'_>, CircuitOpenError> {
+        let word = self.word.load(Ordering::Acquire);
+        if word == CLOSED {
+            return Ok(Permit::closed(self));
+        }
+        self.acquire_slow(word)
+    }
+
     fn policy(&self) -> &Policy {
         self.extras
             .as_deref()

@@ -11,13 +11,21 @@
 //! the poll dispatches on a state it cannot know. Measured here, that made a closed `call`
 //! through `now_or_never` several times the cost of the same `call` polled in place.
 //!
-//! This future has no state byte: a flag for "admitted yet", the permit, and the wrapped
-//! future, each a plain field, read back as written; the permit's work on the way out is the
-//! permit's own (inlined: a success admitted while closed does nothing at all).
+//! This future has no state byte and no flag: it is the permit, two words, and the wrapped
+//! future. Before the first poll the permit's word says "not asked for yet"; the first poll asks
+//! (one load while closed, the breaker's state read straight from the permit's reference, with
+//! no pointer to the handle in between); the end tells the permit and leaves it told, and
+//! dropping a told or unasked permit does nothing (a probe's permit dropped untold gives its
+//! place back). Each field is read back as it was written.
+//!
+//! Polled by a poller inlined where the future is built, a closed success costs what the permit
+//! costs. Polled by one compiled apart, the future is handed over in memory and the poller saves
+//! registers around the slow paths it may take; BENCHMARKS.md measures both, beside a bare
+//! async block through the same pollers.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use crate::breaker::{CircuitBreaker, Permit};
 use crate::error::Error;
@@ -26,12 +34,9 @@ pin_project_lite::pin_project! {
     /// The future [`CircuitBreaker::call`] returns: asks for a permit when first polled, then
     /// runs the call and records its result.
     pub(crate) struct Call<'a, F> {
-        breaker: &'a CircuitBreaker,
-        // The permit, while the call runs; dropped with this future, it records nothing (and a
-        // probe gives its place back).
-        permit: Option<Permit<'a>>,
-        // Whether the permit has been asked for.
-        asked: bool,
+        // Not asked for until the first poll; then the call's permit, told when the call ends.
+        // Dropped with this future while the call runs, it records nothing.
+        permit: Permit<'a>,
         #[pin]
         call: F,
     }
@@ -41,9 +46,7 @@ impl<'a, F> Call<'a, F> {
     #[inline]
     pub(crate) fn new(breaker: &'a CircuitBreaker, call: F) -> Self {
         Self {
-            breaker,
-            permit: None,
-            asked: false,
+            permit: Permit::unasked(breaker),
             call,
         }
     }
@@ -58,23 +61,15 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if !*this.asked {
-            *this.asked = true;
-            match this.breaker.try_acquire() {
-                Ok(permit) => *this.permit = Some(permit),
-                Err(open) => return Poll::Ready(Err(Error::Open(open))),
-            }
+        if let Err(open) = this.permit.ask() {
+            return Poll::Ready(Err(Error::Open(open)));
         }
-        let result = match this.call.poll(cx) {
-            Poll::Ready(result) => result,
-            Poll::Pending => return Poll::Pending,
-        };
-        if let Some(permit) = this.permit.take() {
-            if result.is_ok() {
-                permit.success();
-            } else {
-                permit.failure();
-            }
+        let result = ready!(this.call.poll(cx));
+        let permit = this.permit.take();
+        if result.is_ok() {
+            permit.success();
+        } else {
+            permit.failure();
         }
         Poll::Ready(result.map_err(Error::Inner))
     }
@@ -120,6 +115,36 @@ mod tests {
             call.as_mut().poll(&mut cx),
             Poll::Ready(Err(Error::Inner(2)))
         ));
+        assert_eq!(cb.errors_in_window(), 1);
+    }
+
+    #[test]
+    fn the_call_future_adds_two_words_to_its_call() {
+        let cb = CircuitBreaker::new(Duration::from_secs(5), 0);
+        let inner = ready(Ok::<u64, u64>(1));
+        let size = std::mem::size_of_val(&inner);
+        assert_eq!(std::mem::size_of_val(&cb.call(inner)), size + 16);
+    }
+
+    #[test]
+    fn a_rejected_call_is_never_polled_and_a_closed_one_once() {
+        let cb = CircuitBreaker::new(Duration::from_secs(5), 0);
+        let polls = std::cell::Cell::new(0);
+        let counted = || {
+            std::future::poll_fn(|_| {
+                polls.set(polls.get() + 1);
+                Poll::Ready(Err::<u8, u8>(3))
+            })
+        };
+        assert!(matches!(
+            poll_once(cb.call(counted())),
+            Poll::Ready(Err(Error::Inner(3)))
+        ));
+        assert!(matches!(
+            poll_once(cb.call(counted())),
+            Poll::Ready(Err(Error::Open(_)))
+        ));
+        assert_eq!(polls.get(), 1);
         assert_eq!(cb.errors_in_window(), 1);
     }
 
