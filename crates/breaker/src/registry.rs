@@ -209,6 +209,7 @@ where
     /// assert_eq!(registry.get(&"up").state(), State::Closed);
     /// # Ok::<(), breaker::CircuitOpenError>(())
     /// ```
+    #[inline]
     pub fn get(&self, key: &K) -> CircuitBreaker {
         {
             let map = self.shared.map.pin();
@@ -282,6 +283,7 @@ where
     }
 
     /// Marks `entry` as used in the current epoch. Writes only if it was not already.
+    #[inline]
     fn touch(&self, entry: &Entry) {
         let now = self.epoch.load(Ordering::Relaxed);
         if entry.last_used.load(Ordering::Relaxed) < now {
