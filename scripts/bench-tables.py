@@ -165,6 +165,38 @@ def per_call_section(r, verdicts):
     ])
 
 
+def poller_section(r, verdicts):
+    """Ours `call` against a bare async block and the permit, under each poller."""
+    permit = r.get(("vs_poller", "permit", ""))
+    rows = []
+    for label, poller in [
+        ("inlined into the loop (`run_ready`)", "inlined"),
+        ("compiled apart, never inlined (`run_ready_out_of_line`)", "out_of_line"),
+        ("`futures::FutureExt::now_or_never`, inlined or not as this build chose", "now_or_never"),
+    ]:
+        bare = r.get(("vs_poller", f"{poller}/async_block", ""))
+        call = r.get(("vs_poller", f"{poller}/call", ""))
+        over_bare = call - bare if call is not None and bare is not None else None
+        over_permit = call - permit if call is not None and permit is not None else None
+        floor = bare - permit if bare is not None and permit is not None else None
+        rows.append([label, ns(bare), ns(call),
+                     "–" if over_bare is None else signed_ns(over_bare),
+                     "–" if over_permit is None else signed_ns(over_permit),
+                     "–" if floor is None else signed_ns(floor)])
+        if poller != "now_or_never":
+            verdicts.append((f"closed success: `call` − the permit, poller {label}", "≤ 1.0 ns",
+                             "–" if over_permit is None else signed_ns(over_permit),
+                             verdict(over_permit is not None and over_permit <= 1.0)))
+    return "\n\n".join([
+        "### What polling costs: ours `call` and a bare async block under each poller (median)",
+        f"The permit path (sync), in the same group: {ns(permit)}. The bare block is a fresh "
+        "`async` block returning the outcome, with no breaker: no future polled through the "
+        "same poller costs less, so its distance from the permit is the poller's own floor.",
+        table(["poller", "bare async block", "`call` on it", "`call` − bare block",
+               "`call` − the permit", "bare block − the permit"], rows),
+    ])
+
+
 def failure_section(r, verdicts):
     rows = []
     for t in ["3", "100", "10000"]:
@@ -374,8 +406,13 @@ def integrations_sections(r, paired):
         verdicts.append((f"`Registry<String>::get`, known key, {label}", "≤ 20 ns",
                          ns(value), verdict(value is not None and value <= 20)))
     for label, group, function in [
-        ("for reference: hashing the key alone (`RandomState`), one thread", "vs_registry_get",
-         "hash_key"),
+        ("for reference: hashing the key alone (foldhash, the registry's hasher), one thread",
+         "vs_registry_get", "hash_key"),
+        ("for reference: the map's read guard alone (papaya), one thread", "vs_registry_get",
+         "map_guard"),
+        ("for reference: the same lookup on the bare map (papaya, foldhash: guard, hash, probe, "
+         "key comparison, the handle cloned and dropped), one thread", "vs_registry_get",
+         "map_get"),
         ("for reference: cloning and dropping a breaker handle, one thread", "vs_registry_get",
          "clone_handle"),
         ("for reference: cloning and dropping one breaker handle, two threads",
@@ -529,6 +566,7 @@ def render(section, alone=False):
         "### The machine",
         "\n".join(machine()),
         per_call_section(r, verdicts),
+        poller_section(r, verdicts),
         rules_section(r),
         failure_section(r, verdicts),
         growth_section(r),

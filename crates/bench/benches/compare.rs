@@ -21,11 +21,14 @@ use recloser::AsyncRecloser;
 
 use common::*;
 
-/// A success and a failure, hidden from the optimiser at each call.
+/// A success and a failure, hidden from the optimiser at each call. The groups take them as
+/// closures rather than function pointers, so that no row pays an indirect call per iteration.
+#[inline(always)]
 fn ok() -> Outcome {
     Ok(black_box(7))
 }
 
+#[inline(always)]
 fn err() -> Outcome {
     Err(black_box(7))
 }
@@ -33,7 +36,7 @@ fn err() -> Outcome {
 /// Every crate's async path on one kind of breaker (closed or open), in one group.
 fn async_group(
     g: &mut BenchmarkGroup<'_, WallTime>,
-    outcome: fn() -> Outcome,
+    outcome: impl Fn() -> Outcome + Copy,
     breakers: (
         breaker::CircuitBreaker,
         recloser::Recloser,
@@ -65,7 +68,7 @@ fn async_group(
 /// one group.
 fn now_or_never_group(
     g: &mut BenchmarkGroup<'_, WallTime>,
-    outcome: fn() -> Outcome,
+    outcome: impl Fn() -> Outcome + Copy,
     breakers: (
         breaker::CircuitBreaker,
         recloser::Recloser,
@@ -96,7 +99,7 @@ fn now_or_never_group(
 /// Every crate's sync path (tower has none), in one group.
 fn sync_group(
     g: &mut BenchmarkGroup<'_, WallTime>,
-    outcome: fn() -> Outcome,
+    outcome: impl Fn() -> Outcome + Copy,
     breakers: (
         breaker::CircuitBreaker,
         recloser::Recloser,
@@ -135,6 +138,35 @@ fn closed_success(c: &mut Criterion) {
     g.finish();
     let mut g = c.benchmark_group("vs_closed_sync");
     sync_group(&mut g, ok, (ours(t), recloser(t), failsafe(t), peer(t)));
+    g.finish();
+}
+
+/// What polling costs apart from any breaker: a fresh async block with no breaker and ours
+/// `call` on one, each through the poller inlined into the loop (`run_ready`), through a poller
+/// the loop cannot inline (`run_ready_out_of_line`, a function of another crate marked
+/// `#[inline(never)]`), and through `now_or_never` (inlined or not, as the compiler chose for
+/// this build), beside the permit. The bare block is the floor of each poller: no future
+/// polled through it can cost less.
+fn poller(c: &mut Criterion) {
+    let ours = ours(THRESHOLD);
+    let mut g = c.benchmark_group("vs_poller");
+    g.bench_function("permit", |b| b.iter(|| ours_sync(black_box(&ours), ok())));
+    g.bench_function("inlined/async_block", |b| b.iter(|| bare_inlined(ok())));
+    g.bench_function("inlined/call", |b| {
+        b.iter(|| ours_inlined(black_box(&ours), ok()))
+    });
+    g.bench_function("out_of_line/async_block", |b| {
+        b.iter(|| bare_out_of_line(ok()))
+    });
+    g.bench_function("out_of_line/call", |b| {
+        b.iter(|| ours_out_of_line(black_box(&ours), ok()))
+    });
+    g.bench_function("now_or_never/async_block", |b| {
+        b.iter(|| bare_now_or_never(ok()))
+    });
+    g.bench_function("now_or_never/call", |b| {
+        b.iter(|| ours_now_or_never(black_box(&ours), ok()))
+    });
     g.finish();
 }
 
@@ -494,7 +526,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = closed_success, open_rejection, record_failure, two_threads, success_growth,
+    targets = closed_success, poller, open_rejection, record_failure, two_threads, success_growth,
         clock_reads, rules
 }
 criterion_main!(benches);

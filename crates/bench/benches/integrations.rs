@@ -26,7 +26,7 @@ mod common;
 mod loopback;
 
 use std::future::{Ready, poll_fn, ready};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -161,10 +161,28 @@ fn registry_get(c: &mut Criterion) {
     g.bench_function("ours", |b| {
         b.iter(|| drop(black_box(registry.get(black_box(&key)))))
     });
-    // Two parts of a lookup, for reference: hashing the key (the map's `RandomState`, SipHash),
-    // and cloning and dropping the breaker handle it returns (a reference count up and down).
-    let hasher = RandomState::new();
+    // The parts of a lookup, for reference: hashing the key (the registry's hasher, foldhash),
+    // the map's read guard alone (papaya's epoch guard: what lets a reader skip every lock),
+    // cloning and dropping the breaker handle it returns (a reference count up and down), and
+    // the same map, hasher and keys without the registry: guard, hash, probe, key comparison and
+    // the handle's clone, the floor of any lookup through this map.
+    let hasher = foldhash::fast::RandomState::default();
     g.bench_function("hash_key", |b| b.iter(|| hasher.hash_one(black_box(&key))));
+    let map = papaya::HashMap::with_hasher(foldhash::fast::RandomState::default());
+    for i in 0..KEYS {
+        map.pin()
+            .insert(origin(i), CircuitBreaker::new(WINDOW, THRESHOLD));
+    }
+    g.bench_function("map_guard", |b| {
+        b.iter(|| drop(black_box(black_box(&map).pin())))
+    });
+    g.bench_function("map_get", |b| {
+        b.iter(|| {
+            drop(black_box(
+                black_box(&map).pin().get(black_box(&key)).cloned(),
+            ))
+        })
+    });
     let handle = registry.get(&key);
     g.bench_function("clone_handle", |b| {
         b.iter(|| drop(black_box(black_box(&handle).clone())))

@@ -14,7 +14,7 @@
 //! The peers themselves are dev-dependencies of this package and appear only in its benches.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -37,6 +37,66 @@ pub fn run_ready<F: Future>(future: F) -> F::Output {
     match pin!(future).poll(&mut cx) {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("run_ready: the future was not ready on its first poll"),
+    }
+}
+
+/// Polls `future` once, as [`run_ready`] does, in a function its caller never inlines: the
+/// shape of a poller compiled apart from the code that built the future, which takes the future
+/// by value (`futures::FutureExt::now_or_never` when the compiler does not inline it, and the
+/// `block_on` or `spawn` of many executors). The future is moved into this function's frame
+/// before it is polled.
+///
+/// # Panics
+///
+/// As [`run_ready`].
+///
+/// ```
+/// assert_eq!(breaker_bench::run_ready_out_of_line(async { 7 }), 7);
+/// ```
+#[inline(never)]
+pub fn run_ready_out_of_line<F: Future>(future: F) -> F::Output {
+    run_ready(future)
+}
+
+pin_project_lite::pin_project! {
+    /// A future's output turned into whether the call was admitted: what
+    /// `futures::FutureExt::map` does, with a poll that is always inlined into the caller, so
+    /// that no crate's row depends on where the compiler places a combinator of another crate
+    /// (out of line, it would cost every row a call and a move of the output). Made by
+    /// [`admitted`].
+    pub struct Admitted<F, R> {
+        #[pin]
+        future: F,
+        rejected: R,
+    }
+}
+
+/// `future`'s output mapped to `true` unless `rejected` says the call was rejected.
+///
+/// ```
+/// let admitted = breaker_bench::admitted(async { Err::<u8, &str>("open") }, |r| r.is_err());
+/// assert!(!breaker_bench::run_ready(admitted));
+/// ```
+#[inline(always)]
+pub fn admitted<F, R>(future: F, rejected: R) -> Admitted<F, R>
+where
+    F: Future,
+    R: Fn(&F::Output) -> bool,
+{
+    Admitted { future, rejected }
+}
+
+impl<F, R> Future for Admitted<F, R>
+where
+    F: Future,
+    R: Fn(&F::Output) -> bool,
+{
+    type Output = bool;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let this = self.project();
+        this.future.poll(cx).map(|output| !(this.rejected)(&output))
     }
 }
 

@@ -22,13 +22,17 @@
 //! # The same paths for every crate
 //!
 //! - *async*: the crate's own wrapper around a future that is ready at once
-//!   (`std::future::ready`), polled by the caller's executor ([`breaker_bench::run_ready`] on one
-//!   thread, [`breaker_bench::block_on`] on two);
+//!   (`std::future::ready`), mapped to whether it was admitted by the harness's
+//!   [`breaker_bench::admitted`] (not an `async fn`, whose state machine would move the outcome
+//!   into itself on every call and add its own cost to every crate's row), polled by the caller's executor
+//!   ([`breaker_bench::run_ready`] on one thread, [`breaker_bench::block_on`] on two); tower's
+//!   is an `async fn`, since it must await `poll_ready` before `call`;
 //! - *now_or_never*: the crate's own wrapper around a fresh `async` block returning the outcome,
-//!   polled once by `futures::FutureExt::now_or_never`, which takes the future by value and is
-//!   not inlined into the caller as `run_ready` is: the shape of a harness outside this project,
-//!   kept beside ours so that the two cannot disagree unseen (tower: `poll_ready` then `call`,
-//!   as on the async path);
+//!   polled once by `futures::FutureExt::now_or_never`, which takes the future by value and
+//!   which the compiler may or may not inline into the caller (it chooses per build): the shape
+//!   of a harness outside this project, kept beside ours so that the two cannot disagree unseen
+//!   (tower: `poll_ready` then `call`, as on the async path); the `vs_poller` rows pin down both
+//!   cases for ours;
 //! - *sync*: ours is `try_acquire` then `success`/`failure` on the permit; recloser and failsafe
 //!   wrap a closure (`call(|| ...)`); the 2.0.2 peer has no closure API without a future, so its
 //!   sync path is `state()` then `record_success`/`record_failure`; tower has no sync path.
@@ -44,6 +48,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use breaker::{CircuitBreaker as Ours, Clock, Error as OursError};
+use breaker_bench::{admitted, run_ready, run_ready_out_of_line};
 use breaker_peer::{
     BackoffStrategy, CircuitBreaker as Peer, CircuitBreakerConfig, CircuitBreakerError, State,
 };
@@ -281,14 +286,45 @@ pub mod failing {
 // ---- the paths ---------------------------------------------------------------------------------
 
 /// Ours, async: `call` on a ready future.
-pub async fn ours_async(cb: &Ours, outcome: Outcome) -> bool {
-    !matches!(cb.call(ready(outcome)).await, Err(OursError::Open(_)))
+pub fn ours_async(cb: &Ours, outcome: Outcome) -> impl Future<Output = bool> + '_ {
+    admitted(cb.call(ready(outcome)), |result| {
+        matches!(result, Err(OursError::Open(_)))
+    })
 }
 
 /// Ours, now_or_never: `call` on a fresh async block.
 pub fn ours_now_or_never(cb: &Ours, outcome: Outcome) -> bool {
     let call = cb.call(async move { outcome }).now_or_never();
     !matches!(call.expect(READY), Err(OursError::Open(_)))
+}
+
+/// Ours, `call` on a fresh async block, polled by a poller inlined into the caller.
+pub fn ours_inlined(cb: &Ours, outcome: Outcome) -> bool {
+    !matches!(
+        run_ready(cb.call(async move { outcome })),
+        Err(OursError::Open(_))
+    )
+}
+
+/// Ours, `call` on a fresh async block, polled by a poller the caller cannot inline.
+pub fn ours_out_of_line(cb: &Ours, outcome: Outcome) -> bool {
+    let call = run_ready_out_of_line(cb.call(async move { outcome }));
+    !matches!(call, Err(OursError::Open(_)))
+}
+
+/// No breaker: a fresh async block, polled by a poller inlined into the caller.
+pub fn bare_inlined(outcome: Outcome) -> bool {
+    run_ready(async move { outcome }).is_ok()
+}
+
+/// No breaker: a fresh async block, polled by a poller the caller cannot inline.
+pub fn bare_out_of_line(outcome: Outcome) -> bool {
+    run_ready_out_of_line(async move { outcome }).is_ok()
+}
+
+/// No breaker: a fresh async block, polled by `now_or_never`.
+pub fn bare_now_or_never(outcome: Outcome) -> bool {
+    async move { outcome }.now_or_never().expect(READY).is_ok()
 }
 
 /// recloser, now_or_never: `AsyncRecloser::call` on a fresh async block.
@@ -337,11 +373,10 @@ pub fn ours_sync(cb: &Ours, outcome: Outcome) -> bool {
 }
 
 /// recloser, async: `AsyncRecloser::call` on a ready future.
-pub async fn recloser_async(cb: &AsyncRecloser, outcome: Outcome) -> bool {
-    !matches!(
-        cb.call(ready(outcome)).await,
-        Err(recloser::Error::Rejected)
-    )
+pub fn recloser_async(cb: &AsyncRecloser, outcome: Outcome) -> impl Future<Output = bool> + '_ {
+    admitted(cb.call(ready(outcome)), |result| {
+        matches!(result, Err(recloser::Error::Rejected))
+    })
 }
 
 /// recloser, sync: `Recloser::call` on a closure.
@@ -350,9 +385,11 @@ pub fn recloser_sync(cb: &Recloser, outcome: Outcome) -> bool {
 }
 
 /// failsafe, async: `futures::CircuitBreaker::call` on a ready future.
-pub async fn failsafe_async(cb: &Failsafe, outcome: Outcome) -> bool {
+pub fn failsafe_async(cb: &Failsafe, outcome: Outcome) -> impl Future<Output = bool> + '_ {
     let call = failsafe::futures::CircuitBreaker::call(cb, ready(outcome));
-    !matches!(call.await, Err(failsafe::Error::Rejected))
+    admitted(call, |result| {
+        matches!(result, Err(failsafe::Error::Rejected))
+    })
 }
 
 /// failsafe, sync: `CircuitBreaker::call` on a closure.
@@ -362,11 +399,13 @@ pub fn failsafe_sync(cb: &Failsafe, outcome: Outcome) -> bool {
 }
 
 /// The 2.0.2 peer, async: `call` on a closure returning a ready future.
-pub async fn peer_async(cb: &Peer, outcome: Outcome) -> bool {
-    !matches!(
-        cb.call(|| ready(outcome)).await,
-        Err(CircuitBreakerError::CircuitOpen | CircuitBreakerError::Rejected)
-    )
+pub fn peer_async(cb: &Peer, outcome: Outcome) -> impl Future<Output = bool> + '_ {
+    admitted(cb.call(move || ready(outcome)), |result| {
+        matches!(
+            result,
+            Err(CircuitBreakerError::CircuitOpen | CircuitBreakerError::Rejected)
+        )
+    })
 }
 
 /// The 2.0.2 peer, sync: `state()`, then `record_success` or `record_failure`.
