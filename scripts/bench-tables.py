@@ -417,6 +417,8 @@ def integrations_sections(r, paired):
          "clone_handle"),
         ("for reference: cloning and dropping one breaker handle, two threads",
          "vs_registry_get_two_threads", "clone_handle"),
+        ("for reference: the lookup on the bare map, two threads, a key each",
+         "vs_registry_get_two_threads", "map_get_own_key"),
     ]:
         registry_rows.append([label, ns(r.get((group, function, "")))])
 

@@ -209,6 +209,21 @@ fn registry_get(c: &mut Criterion) {
     g.bench_function("clone_handle", |b| {
         b.iter_custom(|n| on_two_threads(n, || || drop(black_box(black_box(&handle).clone()))))
     });
+    // For reference: the bare map with a key each, as on one thread (the floor of `own_key`).
+    let which = AtomicUsize::new(0);
+    g.bench_function("map_get_own_key", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, || {
+                let key = origin(which.fetch_add(1, Ordering::Relaxed) % 2);
+                let map = &map;
+                move || {
+                    drop(black_box(
+                        black_box(map).pin().get(black_box(&key)).cloned(),
+                    ))
+                }
+            })
+        })
+    });
     g.finish();
 }
 
