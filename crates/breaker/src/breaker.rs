@@ -1030,7 +1030,8 @@ macro_rules! permit_methods {
 #[must_use = "a permit records nothing unless told how the call ended"]
 pub struct Permit<'a> {
     inner: &'a Inner,
-    /// [`PERMIT_CLOSED`], [`PERMIT_TOLD`], [`PERMIT_DONE`], a probe's [`Ticket`] plus one, or
+    /// [`PERMIT_CLOSED`], [`PERMIT_TOLD`], [`PERMIT_DONE`], [`PERMIT_UNASKED`] (in a `call`
+    /// future before its first poll), a probe's [`Ticket`] plus one, or
     /// [`PERMIT_TIMED`] with the instant the permit was taken: one word, so that a permit is two words and
     /// stays in registers.
     state: u64,
