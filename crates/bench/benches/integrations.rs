@@ -154,6 +154,17 @@ fn registry() -> Registry<String> {
     registry
 }
 
+/// `iters` lookups on each of two threads, each thread with a key of its own (origins 0 and
+/// 1), the result dropped: the time of the slower thread.
+fn with_a_key_each<T>(iters: u64, lookup: impl Fn(&String) -> T + Sync) -> Duration {
+    let which = AtomicUsize::new(0);
+    on_two_threads(iters, || {
+        let key = origin(which.fetch_add(1, Ordering::Relaxed) % 2);
+        let lookup = &lookup;
+        move || drop(black_box(lookup(black_box(&key))))
+    })
+}
+
 fn registry_get(c: &mut Criterion) {
     let registry = registry();
     let key = origin(7);
@@ -195,34 +206,16 @@ fn registry_get(c: &mut Criterion) {
         b.iter_custom(|n| on_two_threads(n, || || drop(black_box(registry.get(black_box(&key))))))
     });
     // Each thread asks for a key of its own.
-    let which = AtomicUsize::new(0);
     g.bench_function("own_key", |b| {
-        b.iter_custom(|n| {
-            on_two_threads(n, || {
-                let key = origin(which.fetch_add(1, Ordering::Relaxed) % 2);
-                let registry = &registry;
-                move || drop(black_box(registry.get(black_box(&key))))
-            })
-        })
+        b.iter_custom(|n| with_a_key_each(n, |key| registry.get(key)))
     });
     // For reference: the handle alone, cloned and dropped on both threads (one reference count).
     g.bench_function("clone_handle", |b| {
         b.iter_custom(|n| on_two_threads(n, || || drop(black_box(black_box(&handle).clone()))))
     });
     // For reference: the bare map with a key each, as on one thread (the floor of `own_key`).
-    let which = AtomicUsize::new(0);
     g.bench_function("map_get_own_key", |b| {
-        b.iter_custom(|n| {
-            on_two_threads(n, || {
-                let key = origin(which.fetch_add(1, Ordering::Relaxed) % 2);
-                let map = &map;
-                move || {
-                    drop(black_box(
-                        black_box(map).pin().get(black_box(&key)).cloned(),
-                    ))
-                }
-            })
-        })
+        b.iter_custom(|n| with_a_key_each(n, |key| black_box(&map).pin().get(key).cloned()))
     });
     g.finish();
 }
