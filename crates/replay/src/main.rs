@@ -1,0 +1,3 @@
+//! `breaker-replay`: see the crate's README.
+
+fn main() {}
