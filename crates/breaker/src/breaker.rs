@@ -229,6 +229,7 @@ pub struct Builder {
     rate: Option<(f64, u32)>,
     consecutive: Option<u32>,
     slow: Option<Duration>,
+    shadow: bool,
     observe: Observe,
 }
 
@@ -241,6 +242,7 @@ impl fmt::Debug for Builder {
             .field("failure_rate", &self.rate)
             .field("consecutive_failures", &self.consecutive)
             .field("slow_call", &self.slow)
+            .field("shadow", &self.shadow)
             .field("observe", &self.observe)
             .finish_non_exhaustive()
     }
@@ -256,6 +258,7 @@ impl Default for Builder {
             rate: None,
             consecutive: None,
             slow: None,
+            shadow: false,
             observe: Observe::default(),
         }
     }
@@ -348,6 +351,36 @@ impl Builder {
     /// ```
     pub fn slow_call(mut self, threshold: Duration) -> Self {
         self.slow = Some(threshold);
+        self
+    }
+
+    /// Shadow mode: the breaker decides as usual (every rule, every state change, observers,
+    /// events and metrics) but admits every call. A call it would have rejected is admitted
+    /// with a permit that records nothing, since an enforcing breaker would never have seen its
+    /// outcome: so the states a shadow breaker goes through are exactly those it would go
+    /// through enforcing, given the same answers from the downstream. Such a call is counted
+    /// with the outcome label `shadow_rejected` of `breaker_calls_total` (feature `metrics`) in
+    /// place of `rejected`, and is a debug event (feature `tracing`);
+    /// [`Permit::is_shadow_rejected`] tells it apart.
+    ///
+    /// For rolling out a breaker, or new settings, without rejecting anyone: watch what it
+    /// would have done, then turn shadow mode off.
+    ///
+    /// ```
+    /// use breaker::{CircuitBreaker, State};
+    ///
+    /// let cb = CircuitBreaker::builder().error_threshold(0).shadow(true).build()?;
+    /// assert!(cb.is_shadow());
+    /// cb.try_acquire()?.failure(); // trips, as it would enforcing
+    /// assert_eq!(cb.state(), State::Open);
+    /// let permit = cb.try_acquire()?; // admitted all the same
+    /// assert!(permit.is_shadow_rejected());
+    /// permit.failure(); // records nothing: enforcing, this call would not have been made
+    /// assert_eq!(cb.errors_in_window(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shadow(mut self, shadow: bool) -> Self {
+        self.shadow = shadow;
         self
     }
 
@@ -496,7 +529,7 @@ impl Builder {
         };
         let policy = Policy { recovery, slow };
         let mut observe = self.observe;
-        observe.start();
+        observe.start(self.shadow);
         let locked = match &policy.recovery {
             Recovery::Probing(p) => Some(Mutex::new(Locked {
                 phase: Phase::Closed,
@@ -509,6 +542,7 @@ impl Builder {
         let plain = self.clock.is_none()
             && policy == Policy::DEFAULT
             && !rules.any()
+            && !self.shadow
             && observe.is_silent();
         let tell = if policy.slow.is_some() {
             Tell::Timed
@@ -525,6 +559,7 @@ impl Builder {
                 locked,
                 rules,
                 observe,
+                shadow: self.shadow,
             })
         });
         Ok(CircuitBreaker {
@@ -590,6 +625,8 @@ struct Extras {
     locked: Option<Mutex<Locked>>,
     rules: Rules,
     observe: Observe,
+    /// Shadow mode: a call that would be rejected is admitted with a permit that records nothing.
+    shadow: bool,
 }
 
 /// The state behind the lock, with probing.
@@ -742,6 +779,20 @@ impl CircuitBreaker {
             .failures
             .is_on()
             .then(|| self.inner.failures.threshold())
+    }
+
+    /// Whether the breaker is in shadow mode ([`Builder::shadow`]): it decides, but admits
+    /// every call.
+    ///
+    /// ```
+    /// use breaker::CircuitBreaker;
+    ///
+    /// assert!(!CircuitBreaker::builder().build()?.is_shadow());
+    /// assert!(CircuitBreaker::builder().shadow(true).build()?.is_shadow());
+    /// # Ok::<(), breaker::ConfigError>(())
+    /// ```
+    pub fn is_shadow(&self) -> bool {
+        self.inner.is_shadow()
     }
 
     /// The state now.
@@ -1002,6 +1053,13 @@ macro_rules! permit_methods {
             ticket(self.state).is_some()
         }
 
+        /// Whether the call was admitted only because the breaker is in shadow mode
+        /// ([`Builder::shadow`](crate::Builder::shadow)): enforcing, it would have been
+        /// rejected. Such a permit records nothing, whatever it is told.
+        pub fn is_shadow_rejected(&self) -> bool {
+            self.state == PERMIT_SHADOW
+        }
+
         /// The call succeeded.
         #[inline]
         pub fn success(self) {
@@ -1046,6 +1104,9 @@ const PERMIT_TOLD: u64 = u64::MAX - 1;
 /// A permit not yet asked for: what a [`call`](CircuitBreaker::call) future holds until its
 /// first poll. No admitted permit has this word, and dropping it does nothing.
 const PERMIT_UNASKED: u64 = PERMIT_TOLD - 1;
+/// Admitted in shadow mode where an enforcing breaker would have rejected the call: it records
+/// nothing.
+const PERMIT_SHADOW: u64 = PERMIT_UNASKED - 1;
 /// A permit admitted while closed, for the slow-call rule: this bit, and below it the instant
 /// the permit was taken (at most 2⁶³ − 4 nanoseconds; later instants are kept as that).
 const PERMIT_TIMED: u64 = 1 << 63;
@@ -1077,7 +1138,14 @@ impl<'a> Permit<'a> {
     fn timed(inner: &'a Inner, start: u64) -> Self {
         Self {
             inner,
-            state: PERMIT_TIMED | start.min(PERMIT_UNASKED - PERMIT_TIMED - 1),
+            state: PERMIT_TIMED | start.min(PERMIT_SHADOW - PERMIT_TIMED - 1),
+        }
+    }
+
+    fn shadow(inner: &'a Inner) -> Self {
+        Self {
+            inner,
+            state: PERMIT_SHADOW,
         }
     }
 
@@ -1191,7 +1259,7 @@ impl Drop for OwnedPermit {
 #[inline]
 fn ticket(state: u64) -> Option<Ticket> {
     match state {
-        PERMIT_CLOSED | PERMIT_TOLD | PERMIT_DONE | PERMIT_UNASKED => None,
+        PERMIT_CLOSED | PERMIT_TOLD | PERMIT_DONE | PERMIT_UNASKED | PERMIT_SHADOW => None,
         bits if bits & PERMIT_TIMED != 0 => None,
         bits => Some(Ticket::from_bits(bits - 1)),
     }
@@ -1384,6 +1452,10 @@ impl Inner {
         if let Some(ticket) = ticket(state) {
             return self.end_probe(ticket, Some(outcome));
         }
+        if state == PERMIT_SHADOW {
+            // An enforcing breaker would not have made this call: it has no outcome to count.
+            return;
+        }
         let mut now = None;
         let mut now = || *now.get_or_insert_with(|| self.now());
         let outcome = match (state, outcome) {
@@ -1430,11 +1502,22 @@ impl Inner {
     }
 
     /// A rejection, told to tracing and metrics.
-    fn reject(&self, open: CircuitOpenError) -> CircuitOpenError {
+    fn is_shadow(&self) -> bool {
+        self.extras.as_deref().is_some_and(|e| e.shadow)
+    }
+
+    /// A call the circuit does not admit: rejected, or in shadow mode admitted with a permit
+    /// that records nothing.
+    fn reject(&self, open: CircuitOpenError) -> Result<Permit<'_>, CircuitOpenError> {
+        let shadow = self.is_shadow();
         if let Some(observe) = self.observe() {
-            observe.rejected(open.retry_after());
+            observe.rejected(open.retry_after(), shadow);
         }
-        open
+        if shadow {
+            Ok(Permit::shadow(self))
+        } else {
+            Err(open)
+        }
     }
 
     #[cold]
@@ -1452,7 +1535,7 @@ impl Inner {
                 }
             }
         };
-        admitted.map_err(|open| self.reject(open))
+        admitted.or_else(|open| self.reject(open))
     }
 
     /// Admission by the state machine, once an open period has ended.

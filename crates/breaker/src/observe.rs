@@ -80,10 +80,12 @@ impl Observe {
     }
 
     /// Makes the metric handles and sets the state gauge: called once, when the breaker is built.
-    pub(crate) fn start(&mut self) {
+    /// A breaker in shadow mode counts the calls it would have rejected, and only it.
+    pub(crate) fn start(&mut self, shadow: bool) {
+        let _ = shadow;
         #[cfg(feature = "metrics")]
         {
-            let metrics = Metrics::new(self.name().unwrap_or(""));
+            let metrics = Metrics::new(self.name().unwrap_or(""), shadow);
             metrics.state.set(state_code(State::Closed));
             self.metrics = Some(metrics);
         }
@@ -136,20 +138,28 @@ impl Observe {
         }
     }
 
-    /// A call rejected, with the time until the circuit admits calls again.
-    pub(crate) fn rejected(&self, retry_after: Duration) {
+    /// A call rejected, with the time until the circuit admits calls again; in shadow mode,
+    /// a call that would have been rejected, admitted all the same.
+    pub(crate) fn rejected(&self, retry_after: Duration, shadow: bool) {
         #[cfg(feature = "tracing")]
-        tracing::debug!(
-            target: "breaker",
-            name = self.name().unwrap_or(""),
-            retry_after_secs = retry_after.as_secs_f64(),
-            "call rejected"
-        );
+        {
+            let name = self.name().unwrap_or("");
+            let retry_after_secs = retry_after.as_secs_f64();
+            if shadow {
+                tracing::debug!(target: "breaker", name, retry_after_secs, "call would have been rejected (shadow mode)");
+            } else {
+                tracing::debug!(target: "breaker", name, retry_after_secs, "call rejected");
+            }
+        }
         #[cfg(feature = "metrics")]
         if let Some(m) = &self.metrics {
-            m.rejected.increment(1);
+            if let Some(shadow_rejected) = m.shadow_rejected.as_ref().filter(|_| shadow) {
+                shadow_rejected.increment(1);
+            } else {
+                m.rejected.increment(1);
+            }
         }
-        let _ = retry_after;
+        let _ = (retry_after, shadow);
     }
 }
 
@@ -174,12 +184,14 @@ struct Metrics {
     failure: metrics::Counter,
     ignored: metrics::Counter,
     rejected: metrics::Counter,
+    /// Only in shadow mode.
+    shadow_rejected: Option<metrics::Counter>,
     state: metrics::Gauge,
 }
 
 #[cfg(feature = "metrics")]
 impl Metrics {
-    fn new(name: &str) -> Self {
+    fn new(name: &str, shadow: bool) -> Self {
         let calls = |outcome: &'static str| metrics::counter!("breaker_calls_total", "breaker" => name.to_owned(), "outcome" => outcome);
         Self {
             name: name.to_owned(),
@@ -187,6 +199,7 @@ impl Metrics {
             failure: calls("failure"),
             ignored: calls("ignored"),
             rejected: calls("rejected"),
+            shadow_rejected: shadow.then(|| calls("shadow_rejected")),
             state: metrics::gauge!("breaker_state", "breaker" => name.to_owned()),
         }
     }

@@ -192,3 +192,49 @@ fn an_unnamed_breaker_has_an_empty_label() {
         assert_eq!(m.state(""), Some(&gauge(0.0)));
     });
 }
+
+#[test]
+fn shadow_mode_counts_shadow_rejected_in_place_of_rejected() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let clock = ManualClock::new();
+    metrics::with_local_recorder(&recorder, || {
+        let cb = CircuitBreaker::builder()
+            .name("rollout")
+            .error_threshold(0)
+            .shadow(true)
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let plain = CircuitBreaker::builder().name("plain").build().unwrap();
+        cb.try_acquire().unwrap().failure(); // trips
+        cb.try_acquire().unwrap().failure(); // would have been rejected
+        cb.try_acquire_owned().unwrap().success(); // so would this
+        plain.try_acquire().unwrap().success();
+        let m = Metrics::take(&snapshotter);
+        assert_eq!(m.state("rollout"), Some(&gauge(1.0)));
+        assert_eq!(
+            m.calls("rollout", "shadow_rejected"),
+            Some(&DebugValue::Counter(2))
+        );
+        assert_eq!(
+            m.calls("rollout", "rejected"),
+            Some(&DebugValue::Counter(0))
+        );
+        assert_eq!(
+            m.calls("rollout", "failure"),
+            Some(&DebugValue::Counter(1)),
+            "a shadow-rejected call has no outcome to count"
+        );
+        assert_eq!(m.calls("rollout", "success"), Some(&DebugValue::Counter(0)));
+        assert_eq!(
+            m.calls("plain", "shadow_rejected"),
+            None,
+            "only a breaker in shadow mode has the series"
+        );
+        assert_eq!(
+            m.changes("rollout", "closed", "open", "failure_count"),
+            Some(&DebugValue::Counter(1))
+        );
+    });
+}

@@ -99,3 +99,26 @@ fn state_changes_and_rejections_are_events_at_target_breaker() {
     assert_eq!(rejections.len(), 1, "{seen:?}");
     assert_eq!(field(rejections[0], "name"), Some("payments"));
 }
+
+#[test]
+fn a_shadow_rejection_is_a_debug_event_that_says_so() {
+    let collect = Collect::default();
+    tracing::subscriber::with_default(collect.clone(), || {
+        let cb = CircuitBreaker::builder()
+            .name("rollout")
+            .error_threshold(0)
+            .shadow(true)
+            .build()
+            .unwrap();
+        cb.try_acquire().unwrap().failure();
+        cb.try_acquire().unwrap().success();
+    });
+    let seen = collect.0.lock().unwrap().clone();
+    let debug: Vec<&Seen> = seen.iter().filter(|s| s.level == Level::DEBUG).collect();
+    assert_eq!(debug.len(), 1, "{seen:?}");
+    assert_eq!(field(debug[0], "name"), Some("rollout"));
+    assert_eq!(
+        field(debug[0], "message"),
+        Some("call would have been rejected (shadow mode)")
+    );
+}
