@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -238,6 +239,18 @@ pub struct Cli {
         requires = "redis"
     )]
     pub name: String,
+
+    /// Shadow mode: the breaker decides as usual (every rule, every state change) but every
+    /// request is forwarded; one it would have rejected is said to be, in red, and counted in
+    /// the summary. For trying settings without rejecting anyone.
+    #[arg(long)]
+    pub shadow: bool,
+
+    /// Write every request that reached the service to FILE, one `jsonl` record each (its
+    /// start since the run began, its duration and the outcome seen), for `breaker-replay`.
+    /// With --shadow the trace holds every request.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 
     /// Print the breaker's metrics (Prometheus text format) after the summary.
     #[arg(long)]

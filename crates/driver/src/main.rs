@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use driver::cli::{self, ArgsError, Scenario};
+use driver::played::write_jsonl;
 use driver::render::{render, summary};
 use driver::run::{Config, Driver, FleetConfig, Pace};
 use driver::scenario;
@@ -44,6 +45,7 @@ fn run() -> anyhow::Result<ExitCode> {
         slow: cli.slow,
         timeout: cli.request_timeout(),
         half_open: cli.half_open,
+        shadow: cli.shadow,
     };
     // The recorder goes in before the breaker is built: the breaker binds its metrics then.
     let metrics = if cli.metrics {
@@ -75,6 +77,15 @@ fn run() -> anyhow::Result<ExitCode> {
         )
     })?;
 
+    // Made before the first request, so that a path that cannot be written stops the run.
+    let trace = cli
+        .trace
+        .as_ref()
+        .map(|path| {
+            std::fs::File::create(path)
+                .with_context(|| format!("creating the trace file {}", path.display()))
+        })
+        .transpose()?;
     let mut stdout = std::io::stdout();
     let steps = match cli.scenario {
         Scenario::Demo => scenario::demo(cli.window),
@@ -106,6 +117,16 @@ fn run() -> anyhow::Result<ExitCode> {
         "\n{}",
         summary(&totals, &driver.rules(), driver.target())
     );
+    if let (Some(path), Some(file)) = (&cli.trace, trace) {
+        let written = write_jsonl(&totals.played, std::io::BufWriter::new(file))
+            .with_context(|| format!("writing the trace to {}", path.display()))?;
+        let _ = writeln!(
+            stdout,
+            "\nTrace: {written} requests written to {} (replay it with `breaker-replay run {}`).",
+            path.display(),
+            path.display()
+        );
+    }
     if let Some(fleet) = driver.fleet() {
         let stats = fleet.stats();
         let _ = writeln!(

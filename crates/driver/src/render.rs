@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use breaker::{Reason, State, StateChange};
 
+use crate::played::Played;
+
 use colored::Colorize;
 
 /// The status line of a forwarded request while the circuit is closed.
@@ -19,6 +21,9 @@ pub const FORCED_CLOSED: &str =
 /// The status line of a request rejected while the circuit is forced open.
 pub const FORCED_OPEN: &str =
     "CIRCUIT FORCED OPEN: No request will be forwarded until the circuit is reset.";
+/// In shadow mode, a request the breaker would have rejected: it is forwarded all the same.
+pub const SHADOW_OPEN: &str =
+    "CIRCUIT OPEN (shadow mode): this request would have been rejected; forwarding it anyway.";
 /// What follows the service's text on a success that the slow-call rule made a failure.
 pub const SLOW: &str = "(too slow: a failure to the breaker)";
 /// The response line of a forwarded request that failed.
@@ -39,6 +44,9 @@ pub enum Line {
     ForcedClosed,
     /// Red: the request is rejected while the circuit is forced open, which no time ends.
     ForcedOpen,
+    /// Red: in shadow mode, the breaker would have rejected the request; it is forwarded all
+    /// the same.
+    ShadowOpen,
     /// White: the service's answer.
     Response(String),
     /// White: the service's answer, a success that took longer than the slow-call threshold,
@@ -74,6 +82,7 @@ pub fn render(line: &Line, color: bool) -> String {
         ),
         Line::ForcedClosed => (FORCED_CLOSED.into(), |s| s.green()),
         Line::ForcedOpen => (FORCED_OPEN.into(), |s| s.red()),
+        Line::ShadowOpen => (SHADOW_OPEN.into(), |s| s.red()),
         Line::Response(text) => (escape(text), |s| s.white()),
         Line::Slow(text) => (format!("{} {SLOW}", escape(text)), |s| s.white()),
         Line::Problem => (PROBLEM.into(), |s| s.white()),
@@ -153,6 +162,11 @@ pub struct Summary {
     pub rejected: u32,
     /// Forwarded requests that got an HTTP response at all.
     pub answered: u32,
+    /// In shadow mode, forwarded requests the breaker would have rejected.
+    pub shadow_rejected: u32,
+    /// Every request, in order: when it started, how long it took, what the breaker decided
+    /// and how it ended (for `--trace` and `--svg`).
+    pub played: Vec<Played>,
     /// Each change of state, with its time since the start.
     pub changes: Vec<Change>,
 }
@@ -281,7 +295,15 @@ pub fn summary(s: &Summary, rules: &Rules, target: &str) -> String {
     if s.ignored > 0 {
         let _ = write!(out, ", {} ignored", s.ignored);
     }
-    let _ = writeln!(out, "), {} rejected.", s.rejected);
+    let _ = write!(out, "), {} rejected", s.rejected);
+    if s.shadow_rejected > 0 {
+        let _ = write!(
+            out,
+            "; shadow mode: {} forwarded that it would have rejected",
+            s.shadow_rejected
+        );
+    }
+    let _ = writeln!(out, ".");
     if s.reached_nothing() {
         let _ = writeln!(
             out,

@@ -8,6 +8,7 @@ use breaker::{
     CircuitBreaker, Clock, ConfigError, ManualClock, MonotonicClock, Outcome, Probing, State,
 };
 
+use crate::played::{Decision, Played};
 use crate::render::{Change, Line, Rules, Summary};
 use crate::scenario::Step;
 
@@ -40,6 +41,9 @@ pub struct Config {
     pub timeout: Duration,
     /// Half-open probing with this many probes, if set.
     pub half_open: Option<u32>,
+    /// Shadow mode: the breaker decides as usual but every request is forwarded; those it
+    /// would have rejected are said to be.
+    pub shadow: bool,
 }
 
 /// Fleet mode: the driver's breaker shares one circuit with every driver (or other fleet
@@ -173,6 +177,7 @@ impl Driver {
         if let Some(probes) = config.half_open {
             builder = builder.probing(Probing::new(probes).probe_timeout(config.timeout));
         }
+        builder = builder.shadow(config.shadow);
         if let Pace::Manual(clock) = &pace {
             builder = builder.clock(clock.clone());
         }
@@ -237,7 +242,7 @@ impl Driver {
         for step in steps {
             match step {
                 Step::Pause(d) => self.pause(*d).await,
-                request => self.request(request, &mut summary, emit).await,
+                request => self.request(request, start, &mut summary, emit).await,
             }
         }
         summary.changes = self
@@ -271,7 +276,13 @@ impl Driver {
         }
     }
 
-    async fn request(&self, step: &Step, summary: &mut Summary, emit: &mut dyn FnMut(Line)) {
+    async fn request(
+        &self,
+        step: &Step,
+        run_start: Duration,
+        summary: &mut Summary,
+        emit: &mut dyn FnMut(Line),
+    ) {
         // The driver is the breaker's only user, so the state now is the one the request meets:
         // the status line can be shown before the request goes out.
         let before = self.breaker().state();
@@ -302,10 +313,21 @@ impl Driver {
                     Line::Open(open.retry_after())
                 });
                 emit(Line::Unavailable);
+                summary.played.push(Played {
+                    start: started.saturating_sub(run_start),
+                    duration: Duration::ZERO,
+                    decision: Decision::Rejected,
+                    outcome: step.expected_outcome(),
+                    failures_in_window: self.breaker.errors_in_window(),
+                });
                 return;
             }
         };
-        if shown.is_none() {
+        let shadow_rejected = permit.is_shadow_rejected();
+        if shadow_rejected {
+            summary.shadow_rejected += 1;
+            emit(Line::ShadowOpen);
+        } else if shown.is_none() {
             // The open period ended between the look and the call: with probing the request
             // is a probe, else the circuit closed.
             let probing = self.config.half_open.is_some() && before == State::Open;
@@ -330,6 +352,17 @@ impl Driver {
             Ok(Err(_)) | Err(_) => (Outcome::Failure, String::new()),
         };
         permit.record(outcome);
+        summary.played.push(Played {
+            start: started.saturating_sub(run_start),
+            duration: took,
+            decision: if shadow_rejected {
+                Decision::ShadowRejected
+            } else {
+                Decision::Forwarded
+            },
+            outcome,
+            failures_in_window: self.breaker.errors_in_window(),
+        });
         match outcome {
             Outcome::Failure => {
                 summary.failed += 1;
@@ -442,6 +475,7 @@ mod tests {
             slow: Some(Duration::from_secs(1)),
             timeout: Duration::from_secs(2),
             half_open: None,
+            shadow: false,
         };
         let error = Driver::new(&config, Pace::Real).unwrap_err();
         assert!(matches!(error, SetupError::NoRule), "{error}");
@@ -467,6 +501,7 @@ mod tests {
             slow: None,
             timeout: Duration::from_secs(2),
             half_open: None,
+            shadow: false,
         };
         let driver = Driver::new(&config, Pace::Manual(ManualClock::new())).unwrap();
         let sent: Vec<(String, String, String)> = scenario::demo(config.window)

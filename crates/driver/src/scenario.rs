@@ -41,6 +41,31 @@ impl Step {
     pub fn is_request(&self) -> bool {
         !matches!(self, Step::Pause(_))
     }
+
+    /// How the sum service answers this request when it is up: a success for `GET /` and for
+    /// a sum of two integers, a failure (its 500) for any other sum. It stands for the answer
+    /// of a request the breaker rejected, which was never sent, in a picture of the run.
+    ///
+    /// ```
+    /// use breaker::Outcome;
+    /// use driver::scenario::Step;
+    ///
+    /// assert_eq!(Step::sum("44", "-13").expected_outcome(), Outcome::Success);
+    /// assert_eq!(Step::sum("gg", "13").expected_outcome(), Outcome::Failure);
+    /// assert_eq!(Step::Health.expected_outcome(), Outcome::Success);
+    /// ```
+    pub fn expected_outcome(&self) -> breaker::Outcome {
+        let integer = |v: &str| {
+            let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        };
+        match self {
+            Step::Sum { value1, value2 } if !(integer(value1) && integer(value2)) => {
+                breaker::Outcome::Failure
+            }
+            _ => breaker::Outcome::Success,
+        }
+    }
 }
 
 /// The pause in the demo that lets the window empty: W plus one second, as in the original, or

@@ -57,6 +57,7 @@ fn config(port: u16, half_open: Option<u32>) -> Config {
         slow: None,
         timeout: Duration::from_secs(5),
         half_open,
+        shadow: false,
     }
 }
 
@@ -184,6 +185,63 @@ async fn with_probing_a_failed_probe_reopens_the_circuit() {
     assert_eq!(lines, expected);
     assert_eq!((summary.forwarded, summary.rejected), (7, 9));
     assert_eq!(service.requests(), 7);
+    service.stop().await;
+}
+
+#[actix_web::test]
+async fn in_shadow_mode_every_request_is_forwarded_and_the_four_it_would_reject_are_said() {
+    let service = Service::spawn();
+    let config = Config {
+        shadow: true,
+        ..config(service.port, None)
+    };
+    let driver = Driver::new(&config, Pace::Manual(ManualClock::new())).unwrap();
+    let mut lines = Vec::new();
+    let summary = driver
+        .play(&scenario::demo(Duration::from_secs(5)), &mut |l| {
+            lines.push(l)
+        })
+        .await;
+    let shadowed = |text: &str| [Line::ShadowOpen, Line::Response(text.into())];
+    let shadow_failed = [Line::ShadowOpen, Line::Problem];
+    let expected: Vec<Line> = [
+        response("Number summator healthy."),
+        response("The value is: 57"),
+        FAILED,
+        FAILED,
+        FAILED,
+        FAILED,
+        shadow_failed.clone(),
+        shadow_failed.clone(),
+        shadowed("The value is: 54"), // forwarded this time, and answered
+        FAILED,
+        response("The value is: 133"),
+        response("The value is: 68"),
+        FAILED,
+        FAILED,
+        FAILED,
+        shadow_failed,
+    ]
+    .concat();
+    assert_eq!(lines, expected);
+    assert_eq!(
+        (summary.forwarded, summary.rejected, summary.shadow_rejected),
+        (16, 0, 4)
+    );
+    // The states are those of the enforcing demo: the shadowed calls were not counted.
+    assert_eq!(
+        summary
+            .changes
+            .iter()
+            .map(|c| (c.at, c.to))
+            .collect::<Vec<_>>(),
+        [
+            (Duration::ZERO, State::Open),
+            (Duration::from_secs(5), State::Closed),
+            (Duration::from_secs(6), State::Open),
+        ]
+    );
+    assert_eq!(service.requests(), 16);
     service.stop().await;
 }
 

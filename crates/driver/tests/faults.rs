@@ -162,6 +162,7 @@ fn config(port: u16) -> Config {
         slow: None,
         timeout: Duration::from_millis(500),
         half_open: None,
+        shadow: false,
     }
 }
 
