@@ -1,3 +1,5 @@
-//! `breaker-replay`: see the crate's README.
+//! `breaker-replay`: replays a log of calls through the circuit breaker (see `--help`).
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    breaker_replay::cli::main()
+}
