@@ -1,8 +1,9 @@
 # Common tasks. `make help` lists them.
-.PHONY: help demo fleet-demo test lint fmt bench fleet-bench fuzz reliability load soak
+.PHONY: help demo demo-svg fleet-demo test lint fmt bench fleet-bench replay-bench fuzz reliability load soak
 
 help:
 	@echo "make demo   - the demo natively: sum-service in the background, the driver against it"
+	@echo "make demo-svg - the demo in shadow mode, traced and drawn: docs/demo.svg, and the replay of its trace"
 	@echo "make fleet-demo - fleet mode natively: redis-server, sum-service, and two drivers sharing one circuit"
 	@echo "make test   - run every test (cargo test --workspace; the breaker-redis tests need redis-server)"
 	@echo "make lint   - cargo fmt --check and clippy with warnings denied"
@@ -10,6 +11,8 @@ help:
 	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"
 	@echo "              with its peers, and regenerate the tables of BENCHMARKS.md (3 to 8 min)"
 	@echo "make fleet-bench - fleet mode's figures (BENCHMARKS.md, Fleet mode; about 1 min once built)"
+	@echo "make replay-bench - breaker-replay's figures (BENCHMARKS.md, Replay): records/s against parsing alone,"
+	@echo "              a 100-setting sweep against one run, peak memory on 10 M records, Python's json.loads"
 	@echo "make fuzz   - fuzz the body parsers and the breaker against its model, FUZZ_SECONDS"
 	@echo "              (default 120) per target, one worker; prints executions, corpus, coverage"
 	@echo "make reliability - every check of RELIABILITY.md: fault tests, loom, fuzzing, load, soak"
@@ -19,6 +22,9 @@ help:
 
 demo:
 	bash scripts/demo.sh
+
+demo-svg:
+	bash scripts/demo-svg.sh
 
 fleet-demo:
 	bash scripts/fleet-demo.sh
@@ -43,6 +49,9 @@ bench:
 
 fleet-bench:
 	bash scripts/fleet-bench.sh
+
+replay-bench:
+	bash scripts/replay-bench.sh
 
 FUZZ_SECONDS ?= 120
 
