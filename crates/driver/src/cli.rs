@@ -252,6 +252,13 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
+    /// Draw the run to FILE as an SVG picture, as `breaker-replay run --svg` draws a replay:
+    /// the requests per time step by what the breaker decided and how they ended, the open
+    /// periods shaded and named by reason, and the failures in the window against T. A
+    /// request the breaker rejected is drawn by the answer the service would have given it.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+
     /// Print the breaker's metrics (Prometheus text format) after the summary.
     #[arg(long)]
     pub metrics: bool,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use driver::cli::{self, ArgsError, Scenario};
-use driver::played::write_jsonl;
+use driver::played::{timeline, write_jsonl};
 use driver::render::{render, summary};
 use driver::run::{Config, Driver, FleetConfig, Pace};
 use driver::scenario;
@@ -126,6 +126,20 @@ fn run() -> anyhow::Result<ExitCode> {
             path.display(),
             path.display()
         );
+    }
+    if let Some(path) = &cli.svg {
+        let rules = driver.rules();
+        let title = format!(
+            "The demo's run: {}{}",
+            rules.describe(),
+            if cli.shadow { " (shadow mode)" } else { "" }
+        );
+        let picture = timeline(&totals.played, &totals.changes, rules.threshold);
+        let svg =
+            breaker_replay::draw::timeline_svg(&picture, &title).context("drawing the run")?;
+        std::fs::write(path, svg)
+            .with_context(|| format!("writing the picture to {}", path.display()))?;
+        let _ = writeln!(stdout, "\nPicture: the run drawn to {}.", path.display());
     }
     if let Some(fleet) = driver.fleet() {
         let stats = fleet.stats();

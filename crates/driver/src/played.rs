@@ -9,6 +9,9 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use breaker::Outcome;
+use breaker_replay::timeline::Timeline;
+
+use crate::render::Change;
 
 /// What the breaker decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +90,48 @@ pub fn write_jsonl(played: &[Played], mut out: impl Write) -> io::Result<usize> 
     }
     out.flush()?;
     Ok(written)
+}
+
+/// The run as a [`Timeline`] for `breaker-replay`'s picture: each request at its start, by what
+/// the breaker decided (a request shadow mode forwarded counts as rejected, which is what
+/// enforcing would have done) and how it ended; the failures in the window after each; the
+/// state changes. Times are seconds since the run began.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker::Outcome;
+/// use driver::played::{Decision, Played, timeline};
+///
+/// let played = [Played {
+///     start: Duration::ZERO,
+///     duration: Duration::from_millis(3),
+///     decision: Decision::Forwarded,
+///     outcome: Outcome::Failure,
+///     failures_in_window: 1,
+/// }];
+/// let t = timeline(&played, &[], Some(3));
+/// assert_eq!(t.calls(), 1);
+/// assert_eq!(t.trips(), 0);
+/// ```
+pub fn timeline(played: &[Played], changes: &[Change], threshold: Option<u32>) -> Timeline {
+    use breaker_replay::timeline::Decision as Drawn;
+    let mut t = Timeline::new(threshold);
+    let mut end = 0.0_f64;
+    for p in played {
+        let at = p.start.as_secs_f64();
+        let drawn = match p.decision {
+            Decision::Forwarded => Drawn::Admitted,
+            Decision::Rejected | Decision::ShadowRejected => Drawn::Rejected,
+        };
+        t.call(at, drawn, p.outcome);
+        t.failures_in_window(at, p.failures_in_window);
+        end = end.max((p.start + p.duration).as_secs_f64());
+    }
+    for c in changes {
+        t.enter(c.to, c.reason, c.at.as_secs_f64());
+    }
+    t.finish(end);
+    t
 }
 
 /// A duration as seconds, exactly: whole seconds, a point and nine digits.

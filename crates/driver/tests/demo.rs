@@ -245,6 +245,76 @@ async fn in_shadow_mode_every_request_is_forwarded_and_the_four_it_would_reject_
     service.stop().await;
 }
 
+/// The tuning loop on the demo: the binary in shadow mode, tracing and drawing its run, then
+/// the trace replayed through the real breaker with the same settings.
+#[actix_web::test]
+async fn a_shadow_trace_replayed_shows_the_demos_changes_and_its_4_rejected() {
+    let service = Service::spawn();
+    let port = service.port.to_string();
+    let dir = std::env::temp_dir().join(format!("driver-shadow-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (trace, svg) = (dir.join("trace.jsonl"), dir.join("run.svg"));
+    let out = run_binary(&[
+        &port,
+        "--window",
+        "1",
+        "--timeout",
+        "2",
+        "--shadow",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "exit status {:?}", out.status);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(
+            "Summary: 16 requests: 16 forwarded (5 succeeded, 11 failed), 0 rejected; \
+             shadow mode: 4 forwarded that it would have rejected."
+        ),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches(driver::render::SHADOW_OPEN).count(), 4);
+    assert_eq!(service.requests(), 16, "shadow mode forwards every request");
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg") && picture.trim_end().ends_with("</svg>"));
+    assert!(picture.contains("failure_count"));
+
+    let settings = breaker_replay::Settings {
+        window: Duration::from_secs(1),
+        ..breaker_replay::Settings::default()
+    };
+    let mut replay = breaker_replay::Replay::new(&settings).unwrap();
+    let records = breaker_replay::read::open(&trace, &Default::default()).unwrap();
+    let mut read = 0;
+    for record in records {
+        replay.push(&record.unwrap());
+        read += 1;
+    }
+    assert_eq!(read, 16);
+    let (report, _) = replay.finish();
+    assert_eq!((report.admitted, report.rejected), (12, 4));
+    let moves: Vec<(State, State, Reason)> = report
+        .changes
+        .iter()
+        .map(|c| (c.from, c.to, c.reason))
+        .collect();
+    // The demo's three changes, then the close that comes after its last request.
+    assert_eq!(
+        moves,
+        [
+            (State::Closed, State::Open, Reason::FailureCount),
+            (State::Open, State::Closed, Reason::WindowEmptied),
+            (State::Closed, State::Open, Reason::FailureCount),
+            (State::Open, State::Closed, Reason::WindowEmptied),
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    service.stop().await;
+}
+
 /// Runs the driver binary with `args`, without colour.
 async fn run_binary(args: &[&str]) -> std::process::Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -260,8 +260,8 @@ impl Timeline {
     }
 
     /// Enters `to` for `reason` at `at`: the whole of [`change`](Timeline::change), for callers
-    /// (the tests) that have no [`StateChange`] to hand.
-    pub(crate) fn enter(&mut self, to: State, reason: Reason, at: f64) {
+    /// that keep a change in a form of their own rather than the breaker's [`StateChange`].
+    pub fn enter(&mut self, to: State, reason: Reason, at: f64) {
         if !at.is_finite() {
             return;
         }
