@@ -117,6 +117,10 @@ pub struct Skipped {
     pub first_unreadable: Vec<(u64, String)>,
 }
 
+/// How many of a long list of changes the human report shows first, and last.
+const SHOWN_CHANGES_HEAD: usize = 20;
+const SHOWN_CHANGES_TAIL: usize = 4;
+
 impl Report {
     /// Failures the breaker let through: admitted calls the log says failed.
     pub fn failures_let_through(&self) -> u64 {
@@ -205,7 +209,17 @@ impl fmt::Display for Report {
                 .max()
                 .unwrap_or(1);
             writeln!(f, "changes")?;
-            for c in &self.changes {
+            let shown = self.changes.len();
+            // A long list keeps its head and its tail; `--json` has every change.
+            let cut = (shown > SHOWN_CHANGES_HEAD + SHOWN_CHANGES_TAIL + 1)
+                .then_some(SHOWN_CHANGES_HEAD..shown - SHOWN_CHANGES_TAIL);
+            for (i, c) in self.changes.iter().enumerate() {
+                if let Some(cut) = cut.as_ref().filter(|cut| cut.contains(&i)) {
+                    if i == cut.start {
+                        writeln!(f, "  ... {} more (--json lists every change)", cut.len())?;
+                    }
+                    continue;
+                }
                 write!(
                     f,
                     "  {:>at_width$.3}s  {} -> {}  ({})",
@@ -354,6 +368,37 @@ mod reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_list_of_changes_shows_its_head_and_tail_and_says_how_many_are_left_out() {
+        let mut report = sample();
+        report.changes = (0..40)
+            .map(|i| Change {
+                at: Duration::from_secs(i),
+                from: State::Closed,
+                to: State::Open,
+                reason: Reason::FailureCount,
+            })
+            .collect();
+        report.span = Duration::from_secs(40);
+        let text = report.to_string();
+        let listed = text
+            .lines()
+            .filter(|l| l.contains("closed -> open"))
+            .count();
+        assert_eq!(listed, SHOWN_CHANGES_HEAD + SHOWN_CHANGES_TAIL);
+        assert!(
+            text.contains("  ... 16 more (--json lists every change)\n"),
+            "{text}"
+        );
+        assert!(text.contains(" 19.000s  closed") && text.contains(" 36.000s  closed"));
+        assert!(!text.contains(" 20.000s  closed") && !text.contains(" 35.000s  closed"));
+        // Just over the head and the tail: nothing is cut for one line of "... 1 more".
+        report
+            .changes
+            .truncate(SHOWN_CHANGES_HEAD + SHOWN_CHANGES_TAIL + 1);
+        assert!(!report.to_string().contains("more (--json"));
+    }
 
     fn sample() -> Report {
         Report {
