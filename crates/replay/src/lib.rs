@@ -9,6 +9,12 @@
 //! front of failures let through against successes rejected. The `breaker-replay` binary is a
 //! thin command line over them ([`cli`]), and [`draw`] pictures a run or a sweep as SVG.
 //!
+//! The guide to the command is the crate's `README.md`: installing and running it, the input
+//! formats (with the nginx `log_format` that logs request times), what a replay assumes, how to
+//! read a sweep and its Pareto front, and a worked example on the log shipped as
+//! `examples/traffic.log`, with its pictures, down to a chosen W and T. Its Rust examples run
+//! as doctests of this crate.
+//!
 //! ```
 //! use std::time::Duration;
 //! use breaker::Outcome;
@@ -62,6 +68,9 @@
 //! itself (a load generator, the demo's driver) can replay its own trace with [`Replay`] and
 //! draw it with [`draw::timeline_svg`], or parse the JSON that `breaker-replay run --json`
 //! prints back into a [`Report`].
+// The README is for people more than for rustdoc (its pictures are relative links, which a
+// rendered crate page cannot follow), so it is not shown here; but its examples are tested.
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cli;

@@ -212,7 +212,7 @@ impl fmt::Display for Report {
             let shown = self.changes.len();
             // A long list keeps its head and its tail; `--json` has every change.
             let cut = (shown > SHOWN_CHANGES_HEAD + SHOWN_CHANGES_TAIL + 1)
-                .then_some(SHOWN_CHANGES_HEAD..shown - SHOWN_CHANGES_TAIL);
+                .then(|| SHOWN_CHANGES_HEAD..shown - SHOWN_CHANGES_TAIL);
             for (i, c) in self.changes.iter().enumerate() {
                 if let Some(cut) = cut.as_ref().filter(|cut| cut.contains(&i)) {
                     if i == cut.start {
