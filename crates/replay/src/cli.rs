@@ -1,10 +1,13 @@
-//! The command line: `breaker-replay run FILE [flags]` and `breaker-replay sweep FILE [flags]`.
+//! The command line: `breaker-replay run FILE [flags]`, `breaker-replay sweep FILE [flags]` and
+//! `breaker-replay check FILE [flags]`.
 //!
 //! The rule flags are the driver's, with the same names, defaults and checks, so that a setting
 //! tried here is typed the same way there. The input is read on a thread of its own, in chunks
 //! handed over a bounded channel (and handed back, to be refilled), so that parsing and
-//! replaying overlap and memory stays a few chunks whatever the length of the log. Every
-//! failure is one line on standard error and exit code 2.
+//! replaying overlap and memory stays a few chunks whatever the length of the log. `check`
+//! reads the same way and replays nothing: it says whether a log parses, and it is the time of
+//! reading alone, against which a run's time is measured. Every failure is one line on standard
+//! error and exit code 2.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -15,6 +18,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 
 use crate::draw::{self, DrawError, SweepPoint};
 use crate::read::{self, Fields, Format, ReadError, ReadOptions, Records};
@@ -57,6 +61,9 @@ pub enum Command {
     /// Replays the log under every combination of the windows and thresholds given, in
     /// parallel over one read, and ranks them.
     Sweep(SweepArgs),
+    /// Reads and parses the whole log as `run` would, replays nothing, and says what was read:
+    /// the records, the format, the time they cover and the lines left out.
+    Check(CheckArgs),
 }
 
 /// The flags of `run`.
@@ -119,6 +126,18 @@ pub struct SweepArgs {
     /// What to write.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The flags of `check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The log to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Write one JSON object on standard output instead of the human report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the log is and how to read it.
@@ -274,6 +293,7 @@ where
     let done = match &cli.command {
         Command::Run(args) => run_one(args, out, err),
         Command::Sweep(args) => run_sweep(args, out, err),
+        Command::Check(args) => run_check(args, out, err),
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,
@@ -348,6 +368,83 @@ fn run_sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     Ok(())
 }
 
+/// What `check` found in a log: `{"records", "format", "seconds", "skipped": {"unreadable",
+/// "out_of_order"}}` in JSON.
+#[derive(Debug, Serialize)]
+struct Checked {
+    /// The records read, in start order, the skipped ones left out.
+    records: u64,
+    /// The format read: the one given, or the one guessed.
+    format: &'static str,
+    /// From the first call's start to the last call's end.
+    seconds: f64,
+    /// The lines left out (the first unreadable ones only in the human report).
+    skipped: Skipped,
+}
+
+fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Failure> {
+    let records = read::open(&args.input.file, &args.input.options())?;
+    let format = records.format();
+    let mut count: u64 = 0;
+    // The records come in start order: the first start is the first record's.
+    let mut first: Option<i64> = None;
+    let mut last = i64::MIN;
+    let skipped = in_chunks(records, |chunk| {
+        count += chunk.len() as u64;
+        if let (None, Some(record)) = (first, chunk.first()) {
+            first = Some(record.start);
+        }
+        last = chunk.iter().map(Record::end).fold(last, i64::max);
+    })?;
+    let span = first.map_or(0, |first| last.saturating_sub(first).max(0));
+    let mut checked = Checked {
+        records: count,
+        format: format.name(),
+        seconds: Duration::from_nanos(span.unsigned_abs()).as_secs_f64(),
+        skipped: Skipped::default(),
+    };
+    add_skipped_to(&mut checked.skipped, &skipped);
+    warn(err, &checked.skipped);
+    if args.json {
+        serde_json::to_writer(&mut *out, &checked)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{} read as {}", args.input.file, checked.format)?;
+        writeln!(out, "records  {}", checked.records)?;
+        writeln!(
+            out,
+            "span     {:.3}s  (from the first call's start to the last call's end)",
+            checked.seconds
+        )?;
+        write!(out, "skipped  ")?;
+        let skipped = &checked.skipped;
+        write!(
+            out,
+            "{} unreadable {}",
+            skipped.unreadable,
+            if skipped.unreadable == 1 {
+                "line"
+            } else {
+                "lines"
+            }
+        )?;
+        let first: Vec<String> = skipped
+            .first_unreadable
+            .iter()
+            .map(|(line, why)| format!("line {line}: {why}"))
+            .collect();
+        if !first.is_empty() {
+            write!(out, " ({})", first.join("; "))?;
+        }
+        writeln!(
+            out,
+            ", {} out of order (started before the allowed lag)",
+            skipped.out_of_order
+        )?;
+    }
+    Ok(())
+}
+
 fn point(row: &SweepRow) -> SweepPoint {
     let t = row
         .settings
@@ -414,11 +511,13 @@ fn in_chunks(
 }
 
 fn add_skipped(report: &mut Report, skipped: &read::Skipped) {
-    report.skipped.unreadable += skipped.unreadable;
-    report.skipped.out_of_order += skipped.out_of_order;
-    report
-        .skipped
-        .first_unreadable
+    add_skipped_to(&mut report.skipped, skipped);
+}
+
+fn add_skipped_to(to: &mut Skipped, skipped: &read::Skipped) {
+    to.unreadable += skipped.unreadable;
+    to.out_of_order += skipped.out_of_order;
+    to.first_unreadable
         .extend(skipped.first_unreadable.iter().cloned());
 }
 
@@ -619,6 +718,8 @@ mod tests {
             (&["run", "f", "--format", "xml"], "xml"),
             (&["run", "f", "--fields", "colour=red"], "colour"),
             (&["sweep", "f", "--window", "1s,,5s"], "--window"),
+            (&["check", "f", "--window", "5"], "--window"),
+            (&["check", "f", "--format", "xml"], "xml"),
             (&["run"], "FILE"),
             (&["walk", "f"], "walk"),
         ] {

@@ -456,3 +456,100 @@ fn svg_writes_a_picture_for_run_and_sweep() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("cannot write"));
 }
+
+#[test]
+fn check_json_has_exactly_the_documented_keys() {
+    let dir = Scratch::new("check-keys");
+    let file = dir.file("demo.jsonl", demo_jsonl().as_bytes());
+    let checked = json(&replay(&["check", path(&file), "--json"], None));
+    assert_eq!(keys(&checked), ["format", "records", "seconds", "skipped"]);
+    assert_eq!(keys(&checked["skipped"]), ["out_of_order", "unreadable"]);
+}
+
+#[test]
+fn check_reads_every_format_and_replays_nothing() {
+    let dir = Scratch::new("check-formats");
+    let jsonl = dir.file("demo.jsonl", demo_jsonl().as_bytes());
+    let csv = dir.file("demo.csv", demo_csv().as_bytes());
+    let clf = dir.file("access.log", demo_clf().as_bytes());
+    for (args, format) in [
+        (vec!["check", path(&jsonl), "--json"], "jsonl"),
+        (
+            vec![
+                "check",
+                path(&csv),
+                "--json",
+                "--fields",
+                "t=ts,status=code,duration=request_time",
+            ],
+            "csv",
+        ),
+        (vec!["check", path(&clf), "--json"], "clf"),
+    ] {
+        let checked = json(&replay(&args, None));
+        assert_eq!(checked["records"], 16, "{args:?}");
+        assert_eq!(checked["format"], format, "{args:?}");
+        // From the first call's start (100.000 s) to the last call's end (107.410 s).
+        let seconds = checked["seconds"].as_f64().unwrap();
+        assert!((seconds - 7.41).abs() < 1e-9, "{args:?}: {seconds}");
+        assert_eq!(
+            checked["skipped"],
+            serde_json::json!({"unreadable": 0, "out_of_order": 0})
+        );
+    }
+    // Standard input, gzipped, and the flags of a setting are not taken.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(demo_jsonl().as_bytes()).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let checked = json(&replay(&["check", "-", "--json"], Some(&gzipped)));
+    assert_eq!(checked["records"], 16);
+    let output = replay(&["check", "-", "--threshold", "3"], Some(b""));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--threshold"));
+}
+
+#[test]
+fn check_says_which_lines_are_unreadable_and_under_strict_exits_2() {
+    let mut log = demo_jsonl();
+    log.insert_str(0, "not json at all\n");
+    // A call 100 s after the first lets the others go (the lag is 60 s); one that then
+    // starts before them is out of order.
+    log.push_str("{\"t\": 200, \"outcome\": \"success\"}\n");
+    log.push_str("{\"t\": 101, \"outcome\": \"success\"}\n");
+    let dir = Scratch::new("check-bad");
+    let file = dir.file("bad.jsonl", log.as_bytes());
+
+    let output = replay(&["check", path(&file)], None);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let out = text(&output.stdout);
+    assert!(out.contains("read as jsonl"), "{out}");
+    assert!(out.contains("records  17"), "{out}");
+    assert!(out.contains("span     100.000s"), "{out}");
+    assert!(
+        out.contains("skipped  1 unreadable line (line 1: "),
+        "{out}"
+    );
+    assert!(out.contains(", 1 out of order"), "{out}");
+
+    let checked = json(&replay(&["check", path(&file), "--json"], None));
+    assert_eq!(
+        checked["skipped"],
+        serde_json::json!({"unreadable": 1, "out_of_order": 1})
+    );
+
+    let output = replay(&["check", path(&file), "--strict"], None);
+    assert_eq!(output.status.code(), Some(2));
+    let error = text(&output.stderr);
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.starts_with("breaker-replay: line 1: "), "{error}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn check_of_an_empty_log_reads_no_records() {
+    let output = replay(&["check", "-", "--format", "jsonl", "--json"], Some(b""));
+    let checked = json(&output);
+    assert_eq!(checked["records"], 0);
+    assert_eq!(checked["seconds"], 0.0);
+    assert_eq!(checked["format"], "jsonl");
+}
