@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use breaker_replay::flags::{duration, failure_ratio, positive_duration, threshold};
 use clap::{Parser, ValueEnum};
 
 /// The leading words that the command lines people already type put before the driver's own
@@ -154,8 +155,8 @@ pub struct Cli {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
 
-    /// The breaker's time window W, in seconds (fractions allowed).
-    #[arg(long, default_value = "5", value_parser = positive_seconds)]
+    /// The breaker's time window W: seconds (fractions allowed) or a duration like `250ms`.
+    #[arg(long, default_value = "5", value_parser = positive_duration)]
     pub window: Duration,
 
     /// The count rule's error threshold T: more than T failures in the window open the
@@ -186,18 +187,18 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub consecutive: Option<u32>,
 
-    /// The slow-call rule: a success that took longer than S seconds (fractions allowed) is
-    /// recorded as a failure, for every rule. At or above --timeout it never fires: a call
-    /// that slow times out, a failure anyway.
-    #[arg(long, value_name = "S", value_parser = positive_seconds)]
+    /// The slow-call rule: a success that took longer than S (seconds, or a duration like
+    /// `250ms`) is recorded as a failure, for every rule. At or above --timeout it never
+    /// fires: a call that slow times out, a failure anyway.
+    #[arg(long, value_name = "S", value_parser = positive_duration)]
     pub slow: Option<Duration>,
 
-    /// The request timeout, in seconds, from sending the request to the last byte of the
-    /// answer: a slower answer is a failure. By default W / (N + 1), N being the failures in W
+    /// The request timeout (seconds, or a duration like `2s`), from sending the request to the
+    /// last byte of the answer: a slower answer is a failure. By default W / (N + 1), N being the failures in W
     /// that open the circuit (T + 1 with the count rule, else --min-calls with
     /// --failure-rate), between 0.1 s and 2 s: so a service that never answers still opens
     /// the circuit (W / 5 = 1 s with the defaults).
-    #[arg(long, value_name = "S", value_parser = positive_seconds)]
+    #[arg(long, value_name = "S", value_parser = positive_duration)]
     pub timeout: Option<Duration>,
 
     /// Recover through a half-open state with N probes, after an open time of W.
@@ -220,8 +221,8 @@ pub struct Cli {
     #[arg(long)]
     pub seed: Option<u64>,
 
-    /// Random scenario: the pause between requests, in seconds.
-    #[arg(long, default_value = "0.25", value_parser = seconds)]
+    /// Random scenario: the pause between requests (seconds, or a duration like `250ms`).
+    #[arg(long, default_value = "0.25", value_parser = duration)]
     pub interval: Duration,
 
     /// Fleet mode: share one circuit with every driver on this Redis server under the same
@@ -319,9 +320,9 @@ pub fn default_timeout(
 /// The fewest calls the failure-rate rule judges when `--min-calls` is not given.
 pub const DEFAULT_MIN_CALLS: u32 = 10;
 
-/// The count rule's threshold T, or `None` for `--threshold none` (no count rule).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Threshold(pub Option<u32>);
+/// The count rule's threshold T, or `None` for `--threshold none` (no count rule): read as
+/// `breaker-replay` reads it, like every rule flag.
+pub use breaker_replay::flags::Threshold;
 
 /// The scripts the driver can play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -363,45 +364,6 @@ impl ColorChoice {
             term.as_deref(),
             std::io::stdout().is_terminal(),
         )
-    }
-}
-
-fn seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("`{s}` is not a usable number of seconds"))
-}
-
-fn positive_seconds(s: &str) -> Result<Duration, String> {
-    let d = seconds(s)?;
-    if d.is_zero() {
-        return Err("must be more than zero".into());
-    }
-    Ok(d)
-}
-
-fn threshold(s: &str) -> Result<Threshold, String> {
-    if s.trim() == "none" {
-        return Ok(Threshold(None));
-    }
-    s.trim()
-        .parse()
-        .map(|t| Threshold(Some(t)))
-        .map_err(|_| format!("`{s}` is neither a number of failures (0 or more) nor `none`"))
-}
-
-fn failure_ratio(s: &str) -> Result<f64, String> {
-    let r: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number"))?;
-    if r > 0.0 && r <= 1.0 {
-        Ok(r)
-    } else {
-        Err(format!("`{s}` is not more than 0 and at most 1"))
     }
 }
 
@@ -559,8 +521,14 @@ mod tests {
             (&["--consecutive", "-2"], "-2"),
             (&["--slow", "0"], "must be more than zero"),
             (&["--slow", "-1"], "-1"),
-            (&["--slow=-1"], "`-1` is not a usable number of seconds"),
-            (&["--slow", "soon"], "`soon` is not a number of seconds"),
+            (
+                &["--slow=-1"],
+                "`-1` is neither a number of seconds nor a duration like `250ms`",
+            ),
+            (
+                &["--slow", "soon"],
+                "`soon` is neither a number of seconds nor a duration like `250ms`",
+            ),
             (&["--threshold", "never"], "nor `none`"),
             (
                 &["--threshold", "none"],

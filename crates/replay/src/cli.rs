@@ -10,7 +10,6 @@
 //! error and exit code 2.
 
 use std::ffi::OsString;
-use std::fmt;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,11 +20,13 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::draw::{self, DrawError, SweepPoint};
+pub use crate::flags::Threshold;
+use crate::flags::{duration, failure_ratio, positive_duration, threshold};
 use crate::read::{self, Fields, Format, ReadError, ReadOptions, Records};
 use crate::record::Record;
 use crate::replay::Replay;
-use crate::report::{Report, Skipped};
-use crate::settings::{FailureRate, Settings, SettingsError, parse_duration};
+use crate::report::Skipped;
+use crate::settings::{FailureRate, Settings, SettingsError};
 use crate::sweep::{self, Sweep, SweepRow, Table};
 
 /// Records per chunk handed from the reading thread to the replay.
@@ -213,10 +214,6 @@ pub struct OutputArgs {
     pub svg: Option<PathBuf>,
 }
 
-/// The count rule's threshold T, or `None` for `none` (no count rule).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Threshold(pub Option<u32>);
-
 impl RuleArgs {
     /// The settings for window `window` and threshold `threshold`, with these rules.
     pub fn settings(&self, window: Duration, threshold: Threshold) -> Settings {
@@ -313,7 +310,7 @@ fn run_one(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(
     let records = read::open(&args.input.file, &args.input.options())?;
     let skipped = in_chunks(records, |chunk| replay.feed(chunk))?;
     let (mut report, timeline) = replay.finish();
-    add_skipped(&mut report, &skipped);
+    report.skipped = skipped.clone();
     warn(err, &report.skipped);
     if args.output.json {
         serde_json::to_writer(&mut *out, &report)?;
@@ -343,7 +340,7 @@ fn run_sweep(args: &SweepArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     let skipped = in_chunks(records, |chunk| sweep.feed(chunk))?;
     let mut rows = sweep.finish();
     for row in &mut rows {
-        add_skipped(&mut row.report, &skipped);
+        row.report.skipped = skipped.clone();
     }
     if let Some(first) = rows.first() {
         warn(err, &first.report.skipped);
@@ -403,7 +400,7 @@ fn run_check(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         seconds: Duration::from_nanos(span.unsigned_abs()).as_secs_f64(),
         skipped: Skipped::default(),
     };
-    add_skipped_to(&mut checked.skipped, &skipped);
+    checked.skipped = skipped;
     warn(err, &checked.skipped);
     if args.json {
         serde_json::to_writer(&mut *out, &checked)?;
@@ -510,17 +507,6 @@ fn in_chunks(
     })
 }
 
-fn add_skipped(report: &mut Report, skipped: &read::Skipped) {
-    add_skipped_to(&mut report.skipped, skipped);
-}
-
-fn add_skipped_to(to: &mut Skipped, skipped: &read::Skipped) {
-    to.unreadable += skipped.unreadable;
-    to.out_of_order += skipped.out_of_order;
-    to.first_unreadable
-        .extend(skipped.first_unreadable.iter().cloned());
-}
-
 /// One warning line when some input was left out.
 fn warn(err: &mut dyn Write, skipped: &Skipped) {
     if skipped.unreadable == 0 && skipped.out_of_order == 0 {
@@ -571,49 +557,6 @@ fn one_line(text: &str) -> String {
         .map(str::trim)
         .collect();
     format!("{first} {}", listed.join(", "))
-}
-
-impl fmt::Display for Threshold {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(t) => write!(f, "{t}"),
-            None => f.write_str("none"),
-        }
-    }
-}
-
-fn duration(s: &str) -> Result<Duration, String> {
-    parse_duration(s).map_err(|e| e.to_string())
-}
-
-fn positive_duration(s: &str) -> Result<Duration, String> {
-    let d = duration(s)?;
-    if d.is_zero() {
-        return Err("must be more than zero".into());
-    }
-    Ok(d)
-}
-
-fn threshold(s: &str) -> Result<Threshold, String> {
-    if s.trim() == "none" {
-        return Ok(Threshold(None));
-    }
-    s.trim()
-        .parse()
-        .map(|t| Threshold(Some(t)))
-        .map_err(|_| format!("`{s}` is neither a number of failures (0 or more) nor `none`"))
-}
-
-fn failure_ratio(s: &str) -> Result<f64, String> {
-    let r: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number"))?;
-    if r > 0.0 && r <= 1.0 {
-        Ok(r)
-    } else {
-        Err(format!("`{s}` is not more than 0 and at most 1"))
-    }
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@
 
 pub mod cli;
 pub mod draw;
+pub mod flags;
 pub mod read;
 mod record;
 mod replay;

@@ -12,6 +12,8 @@ use std::time::Duration;
 use breaker::{Outcome, Reason, State, StateChange};
 use serde::{Deserialize, Serialize};
 
+pub use crate::read::Skipped;
+
 /// The result of replaying one setting over a trace.
 ///
 /// `outcomes` counts the admitted calls by the outcome their permit was told (the logged one;
@@ -102,19 +104,6 @@ impl From<StateChange> for Change {
             reason: change.reason,
         }
     }
-}
-
-/// The input left out of a replay.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Skipped {
-    /// Lines that could not be read as a record.
-    pub unreadable: u64,
-    /// Records that started more than the allowed lag before one already replayed.
-    pub out_of_order: u64,
-    /// The first few unreadable lines: their numbers and what was wrong. Not in the JSON
-    /// object.
-    #[serde(skip)]
-    pub first_unreadable: Vec<(u64, String)>,
 }
 
 /// How many of a long list of changes the human report shows first, and last.

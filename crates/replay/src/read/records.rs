@@ -21,14 +21,16 @@ use crate::Record;
 /// How many unreadable lines [`Skipped::first_unreadable`] keeps.
 const FIRST_UNREADABLE_KEPT: usize = 5;
 
-/// The lines an input's records left out, and why.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The lines an input's records left out, and why: read by the readers, reported with a replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     /// Lines that could not be read as a record (blank lines are not counted).
     pub unreadable: u64,
     /// Records that started before a record already yielded, further back than the lag allows.
     pub out_of_order: u64,
-    /// The first five unreadable lines: each line's number and what was wrong with it.
+    /// The first five unreadable lines: each line's number and what was wrong with it. Not in
+    /// the JSON object of a report.
+    #[serde(skip)]
     pub first_unreadable: Vec<(u64, String)>,
 }
 
