@@ -5,7 +5,7 @@ help:
 	@echo "make demo   - the demo natively: sum-service in the background, the driver against it"
 	@echo "make demo-svg - the demo in shadow mode, traced and drawn: docs/demo.svg, and the replay of its trace"
 	@echo "make fleet-demo - fleet mode natively: redis-server, sum-service, and two drivers sharing one circuit"
-	@echo "make test   - run every test (cargo test --workspace; the breaker-redis tests need redis-server)"
+	@echo "make test   - run every test (cargo test --workspace; without redis-server the fleet tests say skipped)"
 	@echo "make lint   - cargo fmt --check and clippy with warnings denied"
 	@echo "make fmt    - format the code"
 	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"

@@ -76,7 +76,9 @@ async fn losing_redis_is_said_once_and_rejoining_too() {
         .expect("the only subscriber of this binary");
     let connected = |s: &Snapshotter| value(s, MetricKind::Gauge, "breaker_fleet_connected");
 
-    let mut redis = Redis::start();
+    let Some(mut redis) = Redis::start_or_skip() else {
+        return;
+    };
     let fleet = Fleet::builder(redis.url())
         .backlog(2)
         .command_timeout(Duration::from_millis(200))

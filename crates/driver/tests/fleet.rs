@@ -27,7 +27,9 @@ fn driver(args: Vec<String>) -> tokio::task::JoinHandle<Output> {
 
 #[actix_web::test]
 async fn a_driver_sending_only_good_sums_is_opened_by_anothers_failures() {
-    let redis = Redis::start();
+    let Some(redis) = Redis::start_or_skip() else {
+        return;
+    };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let port = listener.local_addr().unwrap().port().to_string();
     let settings = Settings {

@@ -4,6 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use crate::redis_server::skip;
 use crate::support::{MemberProcess, Redis};
 
 /// Two namespaces and a veth pair between them, made by the test, deleted on drop.
@@ -90,10 +91,16 @@ impl Drop for Netns {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_member_works_locally_and_rejoins_when_the_link_is_back() {
+    if !Redis::installed() {
+        skip("no redis-server on PATH (`apt-get install redis-server`)");
+        return;
+    }
     let ns = match Netns::make() {
         Ok(ns) => ns,
         Err(why) => {
-            eprintln!("skipped: cannot make network namespaces here ({why}); CI runs as root");
+            skip(&format!(
+                "cannot make network namespaces here ({why}); it needs root and `ip`"
+            ));
             return;
         }
     };

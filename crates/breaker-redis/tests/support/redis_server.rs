@@ -22,6 +22,23 @@ pub struct Redis {
     prefix: Vec<String>,
 }
 
+/// Whether a test that needs a server, root or `ip` must have it: `BREAKER_REQUIRE_SERVERS=1`,
+/// which CI sets, turns a skip into a failure, so that nothing is skipped there unseen.
+pub fn servers_required() -> bool {
+    std::env::var_os("BREAKER_REQUIRE_SERVERS").is_some_and(|v| v == "1")
+}
+
+/// Skips the calling test, saying why on one line, or fails it when servers are required
+/// ([`servers_required`]). The line goes to standard error directly, past the test harness's
+/// capture, so that `cargo test` shows it.
+pub fn skip(why: &str) {
+    assert!(
+        !servers_required(),
+        "BREAKER_REQUIRE_SERVERS=1, and this test cannot run: {why}"
+    );
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
 /// A free TCP port on 127.0.0.1, as the kernel hands one out.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free loopback port");
@@ -34,6 +51,26 @@ impl Redis {
         Self::try_start().unwrap_or_else(|e| {
             panic!("starting redis-server ({e}): install it (`apt-get install redis-server`)")
         })
+    }
+
+    /// A server on a free loopback port; or, with no `redis-server` on PATH, `None` after
+    /// [`skip`] said so (a failure under `BREAKER_REQUIRE_SERVERS=1`).
+    pub fn start_or_skip() -> Option<Self> {
+        if !Self::installed() {
+            skip("no redis-server on PATH (`apt-get install redis-server`)");
+            return None;
+        }
+        Some(Self::start())
+    }
+
+    /// Whether `redis-server` runs here.
+    pub fn installed() -> bool {
+        Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// A server on a free loopback port, or why not.
