@@ -13,7 +13,7 @@ help:
 	@echo "make fleet-bench - fleet mode's figures (BENCHMARKS.md, Fleet mode; about 1 min once built)"
 	@echo "make replay-bench - breaker-replay's figures (BENCHMARKS.md, Replay): records/s against parsing alone,"
 	@echo "              a 100-setting sweep against one run, peak memory on 10 M records, Python's json.loads"
-	@echo "make fuzz   - fuzz the body parsers and the breaker against its model, FUZZ_SECONDS"
+	@echo "make fuzz   - fuzz the body parsers, the breaker against its model and the replay's readers, FUZZ_SECONDS"
 	@echo "              (default 120) per target, one worker; prints executions, corpus, coverage"
 	@echo "make reliability - every check of RELIABILITY.md: fault tests, loom, fuzzing, load, soak"
 	@echo "              (about 20 min; FUZZ_SECONDS, LOAD_SECONDS, SOAK_SECONDS shorten it)"

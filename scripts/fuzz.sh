@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the sum service's body parsers and of the
-# breaker against its reference model: each target runs for a bounded time with one worker, then
-# its figures are printed. Fails, with the crash input's path, if any target crashed.
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the sum service's body parsers, of the
+# breaker against its reference model, and of breaker-replay's readers and replay: each target
+# runs for a bounded time with one worker, then its figures are printed. Fails, with the crash
+# input's path, if any target crashed.
 #
 # Usage: scripts/fuzz.sh [seconds-per-target] [target...]   (default: 120 s, every target)
 #
@@ -16,7 +17,7 @@ seconds="${1:-120}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(sum_form sum_json breaker_model)
+  targets=(sum_form sum_json breaker_model replay_read)
 fi
 case "$seconds" in
   '' | *[!0-9]*) echo "seconds-per-target must be a whole number, not '$seconds'" >&2; exit 2 ;;
@@ -41,6 +42,7 @@ dict_of() {
   case "$1" in
     sum_form) echo fuzz/dicts/form.dict ;;
     sum_json) echo fuzz/dicts/json.dict ;;
+    replay_read) echo fuzz/dicts/replay_read.dict ;;
   esac
 }
 

@@ -53,7 +53,9 @@
 //! - Times in reports are seconds since the first call's start. The last event is the latest
 //!   start or admitted call's end; the time not closed (`open_seconds`) counts up to it, but a
 //!   change that time alone makes after it (the close of the last open period) is reported too,
-//!   at its own instant.
+//!   at its own instant. The clock runs 584 years from the first call's start, the breaker's
+//!   range: a start or an end later than that (only logs with absurd times have one) is taken
+//!   at its last instant.
 //! - `outcomes` counts the admitted calls by their logged outcome: a slow success counted as a
 //!   failure by the slow-call rule stays a success there (its effect shows in the changes).
 //! - Half-open probing (`--half-open P`) probes with P probes after an open time of W, as the

@@ -232,6 +232,14 @@ impl Event {
     }
 }
 
+/// The last instant of the replay's clock, in nanoseconds since the first call's start: later
+/// starts and ends are taken as this one (at most 5 ns off, 584 years in).
+///
+/// Two starts in `i64` nanoseconds can be up to `u64::MAX` ns apart, but the breaker keeps the
+/// end of an open period only up to `u64::MAX - 5` ns: a trip later than that would end before
+/// it began, and its close be reported at an instant before its trip.
+const CLOCK_END: u64 = u64::MAX - 5;
+
 /// Puts the starts and ends of calls in the order they are replayed.
 #[derive(Debug, Default)]
 pub(crate) struct Schedule {
@@ -322,6 +330,7 @@ impl Schedule {
         let origin = *self.origin.get_or_insert(record.start);
         let start = u64::try_from(i128::from(record.start) - i128::from(origin))
             .ok()
+            .map(|start| start.min(CLOCK_END))
             .filter(|&start| start >= self.last_start);
         let Some(start) = start else {
             self.out_of_order += 1;
@@ -338,7 +347,7 @@ impl Schedule {
                 self.slots += 1;
                 self.slots - 1
             });
-            let end = start.saturating_add(duration);
+            let end = start.saturating_add(duration).min(CLOCK_END);
             self.ends.push(Due::new(end, self.seq, outcome, slot));
             if slot >= self.started.len() {
                 self.started.resize(slot + 1, (0, 0));
@@ -948,6 +957,48 @@ mod tests {
         assert_eq!(replay.push(&call(0, 0, Success)), None);
         let (report, _) = replay.finish();
         assert_eq!((report.calls, report.skipped.out_of_order), (1, 2));
+    }
+
+    #[test]
+    fn a_trip_at_the_end_of_the_clock_closes_after_it_not_before() {
+        // Starts u64::MAX ns apart: the failure, 3 ns before the last, would trip the breaker
+        // past the last instant it keeps an open period to, and be closed before it opened.
+        // Both are taken at the clock's last instant instead.
+        let at = |start: i64, outcome| Record {
+            line: 0,
+            start,
+            duration: Duration::ZERO,
+            outcome,
+        };
+        let (report, decisions) = replay(
+            &settings(1, 0),
+            &[
+                at(i64::MIN, Success),
+                at(i64::MAX - 3, Failure),
+                at(i64::MAX, Success),
+            ],
+        );
+        // The call at the trip's instant finds the circuit open.
+        assert_eq!(decisions, [Some(Admitted), Some(Admitted), Some(Rejected)]);
+        let end = Duration::from_nanos(CLOCK_END);
+        assert_eq!(
+            report.changes,
+            [
+                Change {
+                    at: end,
+                    from: State::Closed,
+                    to: State::Open,
+                    reason: Reason::FailureCount
+                },
+                Change {
+                    at: end,
+                    from: State::Open,
+                    to: State::Closed,
+                    reason: Reason::OpenTimeElapsed
+                },
+            ]
+        );
+        assert_eq!((report.span, report.open_seconds), (end, 0.0));
     }
 
     #[test]

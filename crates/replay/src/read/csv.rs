@@ -38,8 +38,11 @@ impl CsvReader {
     /// a status column: no row could then be read.
     pub(crate) fn new(input: Input, fields: Fields) -> Result<Self, ReadError> {
         // A last newline, so that every row ends with one (see `line_of`); a blank line more is
-        // skipped like any other.
-        let input: Input = Box::new(input.chain(Cursor::new(b"\n")));
+        // skipped like any other. Then a quote and a newline: a quote the input leaves open
+        // would take that last newline into its cell, and its row would end with none (and be
+        // numbered as the row before it); this quote closes it and the newline ends its row.
+        // After a row that did end, they make a blank row, skipped.
+        let input: Input = Box::new(input.chain(Cursor::new(END)));
         // Rows end at `\n` only, so that every row's end is a counted line (see `line_of`); a
         // `\r` before it is trimmed from the last cell like any other space.
         let mut reader = ReaderBuilder::new()
@@ -95,6 +98,9 @@ impl CsvReader {
     }
 }
 
+/// What is read after the input: see [`CsvReader::new`].
+const END: &[u8] = b"\n\"\n";
+
 /// Reads the next row that is not blank into `row`; `false` at the end.
 fn read_row(reader: &mut Reader<Input>, row: &mut ByteRecord) -> Result<bool, ReadError> {
     loop {
@@ -110,8 +116,8 @@ fn read_row(reader: &mut Reader<Input>, row: &mut ByteRecord) -> Result<bool, Re
 ///
 /// The row's own position is where the reader stood before it, blank lines not yet skipped, so
 /// the line is counted back from where the reader stands after it instead: past the row's
-/// newline (every row has one, the input being given a last one), less the newlines inside its
-/// quoted cells.
+/// newline (every row has one, the input being given a last one, and a quote left open being
+/// closed before it), less the newlines inside its quoted cells.
 fn line_of(reader: &Reader<Input>, row: &ByteRecord) -> u64 {
     let embedded = row.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
     reader.position().line().saturating_sub(1 + embedded).max(1)
@@ -269,6 +275,37 @@ mod tests {
                 Err("line 14: \"status\" is not an HTTP status code".to_owned()),
                 Ok((15, 4_000_000_000, 0, Outcome::Success)),
             ]
+        );
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_is_named_by_its_own_line() {
+        // The last row's quote runs to the end of the input: its line is still its own, not
+        // the one before it.
+        for text in [
+            "t,status\n1,200\n2,x\n\"3,200",
+            "t,status\n1,200\n2,x\n\"3,200\n",
+        ] {
+            assert_eq!(
+                read_all(text, ""),
+                [
+                    Ok((2, 1_000_000_000, 0, Outcome::Success)),
+                    Err("line 3: \"status\" is not an HTTP status code".to_owned()),
+                    Err("line 4: \"t\" is not a number or an RFC 3339 time".to_owned()),
+                ],
+                "{text:?}"
+            );
+        }
+        // Closed quotes at the very end, a newline inside the last, read as before.
+        assert_eq!(
+            read_all("t,status\n\"1\n\",\"200\"", ""),
+            [Ok((2, 1_000_000_000, 0, Outcome::Success))]
+        );
+        assert_eq!(
+            read_all("t,status\n1,\"2\n00\"\n", ""),
+            [Err(
+                "line 2: \"status\" is not an HTTP status code".to_owned()
+            )]
         );
     }
 

@@ -31,8 +31,9 @@ const BATCH: usize = 1024;
 /// Holds records until they can be released in start order.
 #[derive(Debug)]
 pub(crate) struct Reorder {
-    /// The lag in nanoseconds.
-    lag: i64,
+    /// The lag in nanoseconds, exact: two starts can be up to `u64::MAX` ns apart, and a lag
+    /// cut to fit an `i64` would release records that a longer one holds.
+    lag: u128,
     /// The newest start pushed so far.
     newest: Option<i64>,
     /// The start of the last record released.
@@ -97,7 +98,7 @@ impl Reorder {
     /// A buffer that holds a record until the newest start is `lag` past its own.
     pub(crate) fn new(lag: Duration) -> Self {
         Self {
-            lag: i64::try_from(lag.as_nanos()).unwrap_or(i64::MAX),
+            lag: lag.as_nanos(),
             newest: None,
             released: None,
             sequence: 0,
@@ -198,7 +199,9 @@ impl Reorder {
     pub(crate) fn pop_ready(&mut self) -> Option<Record> {
         let newest = self.newest?;
         let (front, start) = self.front()?;
-        if start.saturating_add(self.lag) <= newest {
+        // Exact at the ends of time: `start + lag` saturated at `i64::MAX` would be due as soon
+        // as a record started there.
+        if start <= newest && u128::from(newest.abs_diff(start)) >= self.lag {
             self.take(front)
         } else {
             None
@@ -470,6 +473,33 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(run(lag, &starts), model(lag as i64 * SECOND, &starts.iter().map(|s| s * SECOND).collect::<Vec<_>>()));
         }
+    }
+
+    #[test]
+    fn a_lag_is_exact_at_the_ends_of_time() {
+        // A lag of i64::MAX ns: a record at 0 is due once one starts at i64::MAX, one at 1 ns
+        // is not (its start plus the lag is past what an i64 holds).
+        let lag = Duration::from_nanos(i64::MAX as u64);
+        let mut reorder = Reorder::new(lag);
+        reorder.push(record(1, 1));
+        reorder.push(record(2, i64::MAX));
+        assert_eq!(reorder.pop_ready(), None);
+        let mut reorder = Reorder::new(lag);
+        reorder.push(record(1, 0));
+        reorder.push(record(2, i64::MAX));
+        assert_eq!(reorder.pop_ready().map(|r| r.line), Some(1));
+        assert_eq!(reorder.pop_ready(), None);
+        // A lag longer than any two starts are apart holds everything until the end, so that
+        // nothing is left out.
+        let mut reorder = Reorder::new(Duration::MAX);
+        for (line, start) in [(1, -9_000_000_000_000_000_000), (2, i64::MAX), (3, 0)] {
+            assert!(reorder.push(record(line, start)));
+            assert_eq!(reorder.pop_ready(), None);
+        }
+        let out: Vec<u64> = std::iter::from_fn(|| reorder.pop())
+            .map(|r| r.line)
+            .collect();
+        assert_eq!(out, [1, 3, 2]);
     }
 
     #[test]
