@@ -16,7 +16,7 @@ help:
 	@echo "make fuzz   - fuzz the body parsers, the breaker against its model and the replay's readers, FUZZ_SECONDS"
 	@echo "              (default 120) per target, one worker; prints executions, corpus, coverage"
 	@echo "make reliability - every check of RELIABILITY.md: fault tests, loom, fuzzing, load, soak"
-	@echo "              (about 20 min; FUZZ_SECONDS, LOAD_SECONDS, SOAK_SECONDS shorten it)"
+	@echo "              (about 22 min; FUZZ_SECONDS, LOAD_SECONDS, SOAK_SECONDS shorten it)"
 	@echo "make load   - the sum service under wrk on loopback: requests/s, p50, p99, errors, memory"
 	@echo "make soak   - the driver's random scenario against the service for 10 min; counts must add up"
 

@@ -270,6 +270,21 @@ pub fn main() -> ExitCode {
 
 /// Runs a command line (the program's name first), writing the report to `out` and errors and
 /// warnings to `err`: exit code 0 when done, 2 for a bad argument or an unreadable input.
+///
+/// ```
+/// use std::process::ExitCode;
+///
+/// let (mut out, mut err) = (Vec::new(), Vec::new());
+/// let code = breaker_replay::cli::run(
+///     ["breaker-replay", "run", "/no/such/log", "--window", "5s"],
+///     &mut out,
+///     &mut err,
+/// );
+/// assert_eq!(code, ExitCode::from(2));
+/// let said = String::from_utf8(err).unwrap();
+/// assert!(said.starts_with("breaker-replay: cannot open /no/such/log"), "{said}");
+/// assert_eq!(said.lines().count(), 1);
+/// ```
 pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> ExitCode
 where
     I: IntoIterator<Item = T>,

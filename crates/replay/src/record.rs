@@ -23,6 +23,21 @@ pub struct Record {
 
 impl Record {
     /// The call's end, in the same nanoseconds as [`start`](Record::start), saturating.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker::Outcome;
+    /// use breaker_replay::Record;
+    ///
+    /// let call = Record {
+    ///     line: 1,
+    ///     start: 1_796_637_600_000_000_000, // an epoch in nanoseconds
+    ///     duration: Duration::from_millis(120),
+    ///     outcome: Outcome::Failure,
+    /// };
+    /// assert_eq!(call.end(), 1_796_637_600_120_000_000);
+    /// assert_eq!(Record { start: i64::MAX, ..call }.end(), i64::MAX);
+    /// ```
     pub fn end(&self) -> i64 {
         let nanos = i64::try_from(self.duration.as_nanos()).unwrap_or(i64::MAX);
         self.start.saturating_add(nanos)
