@@ -7,7 +7,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use breaker_replay::flags::{duration, failure_ratio, positive_duration, threshold};
+use breaker_replay::cli::RuleArgs;
+use breaker_replay::flags::{duration, positive_duration, threshold};
 use clap::{Parser, ValueEnum};
 
 /// The leading words that the command lines people already type put before the driver's own
@@ -119,7 +120,10 @@ where
         }
     }
     let cli = Cli::try_parse_from(args).map_err(ArgsError::Clap)?;
-    if cli.threshold.0.is_none() && cli.failure_rate.is_none() && cli.consecutive.is_none() {
+    if cli.threshold.0.is_none()
+        && cli.rules.failure_rate.is_none()
+        && cli.rules.consecutive.is_none()
+    {
         return Err(ArgsError::NoRule);
     }
     Ok(cli)
@@ -165,45 +169,19 @@ pub struct Cli {
     #[arg(long, value_name = "T|none", default_value = "3", value_parser = threshold)]
     pub threshold: Threshold,
 
-    /// The failure-rate rule: over the last W, once at least --min-calls calls have ended (as a
-    /// success or a failure), the circuit opens when failures / calls >= R. R from 0
-    /// (excluded) to 1.
-    #[arg(long, value_name = "R", value_parser = failure_ratio)]
-    pub failure_rate: Option<f64>,
-
-    /// The failure-rate rule judges only once at least N calls have ended in the window (only
-    /// with --failure-rate).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = DEFAULT_MIN_CALLS,
-        requires = "failure_rate",
-        value_parser = clap::value_parser!(u32).range(1..)
-    )]
-    pub min_calls: u32,
-
-    /// The consecutive-failures rule: N failures in a row open the circuit (a success breaks
-    /// the row).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub consecutive: Option<u32>,
-
-    /// The slow-call rule: a success that took longer than S (seconds, or a duration like
-    /// `250ms`) is recorded as a failure, for every rule. At or above --timeout it never
-    /// fires: a call that slow times out, a failure anyway.
-    #[arg(long, value_name = "S", value_parser = positive_duration)]
-    pub slow: Option<Duration>,
+    /// The trip rules besides the count rule, read as `breaker-replay` reads them.
+    #[command(flatten)]
+    pub rules: RuleArgs,
 
     /// The request timeout (seconds, or a duration like `2s`), from sending the request to the
-    /// last byte of the answer: a slower answer is a failure. By default W / (N + 1), N being the failures in W
-    /// that open the circuit (T + 1 with the count rule, else --min-calls with
-    /// --failure-rate), between 0.1 s and 2 s: so a service that never answers still opens
-    /// the circuit (W / 5 = 1 s with the defaults).
+    /// last byte of the answer: a slower answer is a failure. By default W / (N + 1), N being
+    /// the failures in W that open the circuit (T + 1 with the count rule, else --min-calls
+    /// with --failure-rate), between 0.1 s and 2 s: so a service that never answers still
+    /// opens the circuit (W / 5 = 1 s with the defaults). --slow at or above it never fires:
+    /// a call that slow times out, a failure anyway. With --half-open it is the probe timeout
+    /// too.
     #[arg(long, value_name = "S", value_parser = positive_duration)]
     pub timeout: Option<Duration>,
-
-    /// Recover through a half-open state with N probes, after an open time of W.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4095))]
-    pub half_open: Option<u32>,
 
     /// The script to play.
     #[arg(long, value_enum, default_value_t = Scenario::Demo)]
@@ -277,7 +255,7 @@ impl Cli {
             default_timeout(
                 self.window,
                 self.threshold.0,
-                self.failure_rate.map(|_| self.min_calls),
+                self.rules.failure_rate.map(|_| self.rules.min_calls),
             )
         })
     }
@@ -318,7 +296,7 @@ pub fn default_timeout(
 }
 
 /// The fewest calls the failure-rate rule judges when `--min-calls` is not given.
-pub const DEFAULT_MIN_CALLS: u32 = 10;
+pub const DEFAULT_MIN_CALLS: u32 = breaker_replay::Settings::DEFAULT_MIN_CALLS;
 
 /// The count rule's threshold T, or `None` for `--threshold none` (no count rule): read as
 /// `breaker-replay` reads it, like every rule flag.
@@ -395,10 +373,14 @@ mod tests {
         assert_eq!(cli.window, Duration::from_secs(5));
         assert_eq!(cli.threshold, Threshold(Some(3)));
         assert_eq!(cli.scenario, Scenario::Demo);
-        assert_eq!(cli.half_open, None);
+        assert_eq!(cli.rules.half_open, None);
         // The count rule alone.
         assert_eq!(
-            (cli.failure_rate, cli.consecutive, cli.slow),
+            (
+                cli.rules.failure_rate,
+                cli.rules.consecutive,
+                cli.rules.slow
+            ),
             (None, None, None)
         );
     }
@@ -477,16 +459,16 @@ mod tests {
             "0.25",
         ])
         .unwrap();
-        assert_eq!(cli.failure_rate, Some(0.5));
-        assert_eq!(cli.min_calls, 4);
-        assert_eq!(cli.consecutive, Some(2));
-        assert_eq!(cli.slow, Some(Duration::from_millis(250)));
+        assert_eq!(cli.rules.failure_rate, Some(0.5));
+        assert_eq!(cli.rules.min_calls, 4);
+        assert_eq!(cli.rules.consecutive, Some(2));
+        assert_eq!(cli.rules.slow, Some(Duration::from_millis(250)));
         // The count rule stays, at its default, unless told otherwise.
         assert_eq!(cli.threshold, Threshold(Some(3)));
         let cli = parse(&["--threshold", "none", "--failure-rate", "1"]).unwrap();
         assert_eq!(cli.threshold, Threshold(None));
-        assert_eq!(cli.failure_rate, Some(1.0));
-        assert_eq!(cli.min_calls, DEFAULT_MIN_CALLS);
+        assert_eq!(cli.rules.failure_rate, Some(1.0));
+        assert_eq!(cli.rules.min_calls, DEFAULT_MIN_CALLS);
         assert_eq!(
             parse(&["--threshold", "0"]).unwrap().threshold,
             Threshold(Some(0))

@@ -40,11 +40,14 @@ fn run() -> anyhow::Result<ExitCode> {
         port: cli.port,
         window: cli.window,
         threshold: cli.threshold.0,
-        failure_rate: cli.failure_rate.map(|ratio| (ratio, cli.min_calls)),
-        consecutive: cli.consecutive,
-        slow: cli.slow,
+        failure_rate: cli
+            .rules
+            .failure_rate
+            .map(|ratio| (ratio, cli.rules.min_calls)),
+        consecutive: cli.rules.consecutive,
+        slow: cli.rules.slow,
         timeout: cli.request_timeout(),
-        half_open: cli.half_open,
+        half_open: cli.rules.half_open,
         shadow: cli.shadow,
     };
     // The recorder goes in before the breaker is built: the breaker binds its metrics then.
