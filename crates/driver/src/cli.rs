@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use breaker_replay::cli::RuleArgs;
-use breaker_replay::flags::{duration, positive_duration, threshold};
+use breaker_replay::flags::{duration, one_line, positive_duration, threshold};
 use clap::{Parser, ValueEnum};
 
 /// The leading words that the command lines people already type put before the driver's own
@@ -60,24 +60,6 @@ impl fmt::Display for ArgsError {
 }
 
 impl std::error::Error for ArgsError {}
-
-/// The first line of clap's error, with the list that follows it when it ends in a colon (the
-/// arguments a missing-argument error names), so that the line says what is wrong on its own.
-fn one_line(text: &str) -> String {
-    let mut lines = text.lines();
-    let first = lines
-        .next()
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    if !first.ends_with(':') {
-        return first.to_string();
-    }
-    let listed: Vec<&str> = lines
-        .take_while(|l| l.starts_with("  "))
-        .map(str::trim)
-        .collect();
-    format!("{first} {}", listed.join(", "))
-}
 
 /// Parses a whole command line, the program's name first, after skipping one of the leading
 /// [`LAUNCHERS`].

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::draw::{self, DrawError, SweepPoint};
 pub use crate::flags::Threshold;
-use crate::flags::{duration, failure_ratio, positive_duration, threshold};
+use crate::flags::{duration, failure_ratio, one_line, positive_duration, threshold};
 use crate::read::{self, Fields, Format, ReadError, ReadOptions, Records};
 use crate::record::Record;
 use crate::replay::Replay;
@@ -554,24 +554,6 @@ fn write_file(path: &PathBuf, text: &str) -> Result<(), Failure> {
         path: path.display().to_string(),
         error,
     })
-}
-
-/// The first line of clap's error, with the list that follows it when it ends in a colon, so
-/// that the line says what is wrong on its own.
-fn one_line(text: &str) -> String {
-    let mut lines = text.lines();
-    let first = lines
-        .next()
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    if !first.ends_with(':') {
-        return first.to_string();
-    }
-    let listed: Vec<&str> = lines
-        .take_while(|l| l.starts_with("  "))
-        .map(str::trim)
-        .collect();
-    format!("{first} {}", listed.join(", "))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The values of the trip-rule flags, read the same way by `breaker-replay` and by the demo's
 //! driver, so that a setting tried on a log is written exactly as it is played.
 //!
-//! Each function is a clap value parser: it takes the flag's text and returns the value or a
-//! one-line reason.
+//! Each function but [`one_line`] is a clap value parser: it takes the flag's text and returns
+//! the value or a one-line reason; [`one_line`] makes clap's own error one line.
 
 use std::fmt;
 use std::time::Duration;
@@ -104,4 +104,32 @@ pub fn failure_ratio(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("`{s}` is not more than 0 and at most 1"))
     }
+}
+
+/// The first line of clap's error, with the list that follows it when it ends in a colon (the
+/// arguments a missing-argument error names), so that one line says what is wrong on its own.
+///
+/// ```
+/// use breaker_replay::flags::one_line;
+///
+/// let clap = "error: the following required arguments were not provided:\n  --failure-rate <R>\n\nUsage: ...";
+/// assert_eq!(
+///     one_line(clap),
+///     "the following required arguments were not provided: --failure-rate <R>"
+/// );
+/// ```
+pub fn one_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    if !first.ends_with(':') {
+        return first.to_string();
+    }
+    let listed: Vec<&str> = lines
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    format!("{first} {}", listed.join(", "))
 }
