@@ -32,3 +32,4 @@ pub use crate::error::{CircuitOpenError, ConfigError, Error};
 #[cfg(feature = "registry")]
 pub use crate::registry::Registry;
 pub use crate::state::{Outcome, Reason, State, StateChange};
+pub use crate::window::{BUCKETS as WINDOW_BUCKETS, EXACT_MAX_THRESHOLD};

@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use breaker::window::EXACT_MAX_THRESHOLD;
+use breaker::EXACT_MAX_THRESHOLD;
 use breaker::{Builder, CircuitBreaker, ManualClock, Permit, Probing, State};
 
 const THREADS: usize = 8;

@@ -11,7 +11,7 @@
 //! log of state changes must agree. Time moves only with the manual clock.
 //!
 //! A second property covers the bucketed mode (T above
-//! [`EXACT_MAX_THRESHOLD`](breaker::window::EXACT_MAX_THRESHOLD)), which is exact only to a
+//! [`EXACT_MAX_THRESHOLD`](breaker::EXACT_MAX_THRESHOLD)), which is exact only to a
 //! bucket: there, the model gives the bounds the `window` module documents, not one answer.
 //!
 //! A third covers everything else: a model of every trip rule (count, failure rate, consecutive
@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use breaker::Outcome;
 use breaker::State;
-use breaker::window::{BUCKETS, EXACT_MAX_THRESHOLD};
+use breaker::{EXACT_MAX_THRESHOLD, WINDOW_BUCKETS as BUCKETS};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use reference::{Move, Op, ProbeConfig, RuleOp, Setup, Step, run_exact, run_rules};

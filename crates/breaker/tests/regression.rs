@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use breaker::window::EXACT_MAX_THRESHOLD;
+use breaker::EXACT_MAX_THRESHOLD;
 use breaker::{CircuitBreaker, Clock, ManualClock, Permit, Probing, State, StateChange};
 
 const NS: Duration = Duration::from_nanos(1);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use breaker::window::EXACT_MAX_THRESHOLD;
+use breaker::EXACT_MAX_THRESHOLD;
 use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Probing, State};
 use support::{Timeline, ms, secs};
 
