@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cli;
+pub mod head;
 pub mod log;
 pub mod metrics;
 pub mod routes;
@@ -109,6 +110,9 @@ pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Se
             .app_data(log.clone())
             .app_data(metrics.clone())
             .app_data(routes::BodyTimeout(body_timeout))
+            // Innermost, so that the unread body of a HEAD that brings one is still held (and
+            // the connection closed) around the empty answer.
+            .wrap(middleware::from_fn(head::bodiless_head))
             .wrap(middleware::from_fn(routes::close_on_unread_body))
             .wrap(middleware::from_fn(log::log_requests))
             .wrap(middleware::from_fn(crate::metrics::record_requests))
