@@ -63,18 +63,39 @@ impl<S: AsyncRead + Unpin> ResponseReader<S> {
         }
     }
 
-    /// Reads more bytes into the buffer; `false` at the end of the stream (or on a reset).
-    async fn fill(&mut self) -> bool {
+    /// Reads more bytes into the buffer, failing the test after the bound: the count read, 0 at
+    /// the end of the stream, or the error (a reset).
+    async fn read_more(&mut self, waiting_for: &str) -> std::io::Result<usize> {
         let mut chunk = [0u8; 8192];
         let read = timeout(self.bound, self.stream.read(&mut chunk))
             .await
-            .expect("the server should have sent more before the bound");
-        match read {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                self.buffer.extend_from_slice(&chunk[..n]);
-                true
-            }
+            .unwrap_or_else(|_| panic!("{waiting_for} before the bound"))?;
+        self.buffer.extend_from_slice(&chunk[..read]);
+        Ok(read)
+    }
+
+    /// Reads more bytes into the buffer; `false` at the end of the stream (or on a reset).
+    async fn fill(&mut self) -> bool {
+        let waiting_for = "the server should have sent more";
+        self.read_more(waiting_for).await.is_ok_and(|n| n > 0)
+    }
+
+    /// Waits for the end of the stream, which must come with nothing more to read: `true` for a
+    /// clean close (the server's FIN), `false` for a reset.
+    pub async fn closed_cleanly(&mut self) -> bool {
+        assert!(
+            self.buffer.is_empty(),
+            "bytes after the last response: {:?}",
+            String::from_utf8_lossy(&self.buffer)
+        );
+        let waiting_for = "the connection should have been closed";
+        match self.read_more(waiting_for).await {
+            Ok(0) => true,
+            Ok(_) => panic!(
+                "bytes after the last response: {:?}",
+                String::from_utf8_lossy(&self.buffer)
+            ),
+            Err(_) => false,
         }
     }
 
