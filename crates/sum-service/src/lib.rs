@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cli;
+pub mod head;
+pub mod linger;
 pub mod log;
 pub mod metrics;
 pub mod routes;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 
+pub use crate::linger::Linger;
 pub use crate::metrics::Metrics;
 pub use log::RequestLog;
 
@@ -46,6 +49,10 @@ pub struct Settings {
     /// How long `POST /sum` waits for its whole body before answering 408 and closing the
     /// connection (default [`routes::BODY_TIMEOUT`], 5 s).
     pub body_timeout: Duration,
+    /// How much of a body too large for `POST /sum` is read and thrown away after the 413, and
+    /// for how long, before the connection is closed (default [`Linger::default`]: 16 MiB, 5 s;
+    /// see [`linger`]).
+    pub linger: Linger,
     /// How long a new connection has to send its first request's headers before it gets 408
     /// and is closed (default 5 s, actix-web's own).
     pub client_request_timeout: Duration,
@@ -66,6 +73,7 @@ impl Default for Settings {
             log: RequestLog::Stdout,
             shutdown_timeout: Duration::from_secs(5),
             body_timeout: routes::BODY_TIMEOUT,
+            linger: Linger::default(),
             client_request_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(5),
             max_connections: MAX_CONNECTIONS,
@@ -99,6 +107,7 @@ pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Se
         log,
         shutdown_timeout,
         body_timeout,
+        linger,
         client_request_timeout,
         keep_alive,
         max_connections,
@@ -109,6 +118,10 @@ pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Se
             .app_data(log.clone())
             .app_data(metrics.clone())
             .app_data(routes::BodyTimeout(body_timeout))
+            .app_data(linger)
+            // Innermost, so that the unread body of a HEAD that brings one is still held (and
+            // the connection closed) around the empty answer.
+            .wrap(middleware::from_fn(head::bodiless_head))
             .wrap(middleware::from_fn(routes::close_on_unread_body))
             .wrap(middleware::from_fn(log::log_requests))
             .wrap(middleware::from_fn(crate::metrics::record_requests))
@@ -118,9 +131,9 @@ pub fn run_with(listener: TcpListener, settings: Settings) -> std::io::Result<Se
     .max_connections(max_connections.max(1))
     .client_request_timeout(client_request_timeout)
     .keep_alive(keep_alive)
-    // No lingering after a response that closes the connection: lingering reads (and throws
-    // away) whatever the client still sends, which for an endless body is as much as it can
-    // push in the time allowed. See the README.
+    // actix's own lingering after a response that closes the connection is off: it reads (and
+    // throws away) whatever the client still sends, bounded in time only, which for an endless
+    // body is as much as the client can push. A 413 lingers in its own bounded way (`linger`).
     .client_disconnect_timeout(Duration::ZERO)
     .shutdown_timeout(shutdown_timeout.as_secs())
     .listen(listener)?

@@ -18,6 +18,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_core::Stream;
 use serde::Serialize;
 
+use crate::linger::{Linger, Lingering};
 use crate::metrics::{self, Metrics};
 use crate::sum::{self, SumError};
 
@@ -98,16 +99,24 @@ async fn sum(request: HttpRequest, payload: web::Payload) -> HttpResponse {
     let deadline = request
         .app_data::<BodyTimeout>()
         .map_or(BODY_TIMEOUT, |timeout| timeout.0);
+    let declared = declared_length(&request);
     let mut payload = payload;
     let status =
-        match actix_web::rt::time::timeout(deadline, read_body(&request, &mut payload)).await {
+        match actix_web::rt::time::timeout(deadline, read_body(declared, &mut payload)).await {
             Ok(Ok(body)) => Ok(body),
             Ok(Err(status)) => Err(status),
             Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
         };
     let body = match status {
         Ok(body) => body,
-        Err(status) => return body_error(json, status, payload),
+        Err(status) => {
+            // Only a 413 lingers: a body cut off or malformed (400) has nothing more to read, and
+            // a client too slow to send 64 KiB in time (408) would only be given more time.
+            let linger = request.app_data::<Linger>().copied().unwrap_or_default();
+            let linger = (status == StatusCode::PAYLOAD_TOO_LARGE && linger.lingers_over(declared))
+                .then_some(linger);
+            return body_error(json, status, payload, linger);
+        }
     };
     if json {
         match sum::sum_json(&body) {
@@ -149,16 +158,20 @@ fn is_content_type(request: &HttpRequest, wanted: &str) -> bool {
         .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case(wanted))
 }
 
-/// Reads the request body, up to [`BODY_LIMIT`] bytes.
-///
-/// A declared `Content-Length` over the limit is refused before a byte is read; otherwise the
-/// body is read until it ends or passes the limit, whichever comes first.
-async fn read_body(request: &HttpRequest, payload: &mut web::Payload) -> Result<Bytes, StatusCode> {
-    let declared = request
+/// The body length the request declares in its `Content-Length`, if it declares one.
+fn declared_length(request: &HttpRequest) -> Option<u64> {
+    request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
+        .and_then(|value| value.trim().parse::<u64>().ok())
+}
+
+/// Reads the request body, up to [`BODY_LIMIT`] bytes.
+///
+/// A `declared` length over the limit is refused before a byte is read; otherwise the body is
+/// read until it ends or passes the limit, whichever comes first.
+async fn read_body(declared: Option<u64>, payload: &mut web::Payload) -> Result<Bytes, StatusCode> {
     if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
@@ -176,9 +189,15 @@ async fn read_body(request: &HttpRequest, payload: &mut web::Payload) -> Result<
 /// The body could not be read: too large (413), broken off or malformed (400), or not finished
 /// before the deadline (408).
 ///
-/// The response closes the connection and the rest of the body is never read (see
+/// The response closes the connection. With a `linger`, it first reads and throws away the rest of
+/// the body within its bounds (see [`crate::linger`]); without, the rest is never read (see
 /// [`HoldingUnread`]).
-fn body_error(json: bool, status: StatusCode, payload: web::Payload) -> HttpResponse {
+fn body_error(
+    json: bool,
+    status: StatusCode,
+    payload: web::Payload,
+    linger: Option<Linger>,
+) -> HttpResponse {
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
         StatusCode::REQUEST_TIMEOUT => "the request body took too long",
@@ -190,11 +209,21 @@ fn body_error(json: bool, status: StatusCode, payload: web::Payload) -> HttpResp
     } else {
         (ContentType::plaintext(), message.to_owned())
     };
-    HttpResponse::build(status)
+    let response = HttpResponse::build(status)
         .content_type(content_type)
-        .body(text)
-        .map_body(|head, body| closing(head, body, payload.into_inner()))
-        .map_into_boxed_body()
+        .body(text);
+    let unread = payload.into_inner();
+    match linger {
+        Some(linger) => response
+            .map_body(|head, body| {
+                head.set_connection_type(ConnectionType::Close);
+                Lingering::new(body, unread, linger)
+            })
+            .map_into_boxed_body(),
+        None => response
+            .map_body(|head, body| closing(head, body, unread))
+            .map_into_boxed_body(),
+    }
 }
 
 /// A response body that holds the request's unread payload until the body has been sent.
