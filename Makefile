@@ -31,7 +31,7 @@ fleet-demo:
 	bash scripts/fleet-demo.sh
 
 test:
-	cargo test --workspace
+	bash scripts/test.sh
 
 lint:
 	bash scripts/lint.sh
