@@ -6,7 +6,8 @@ help:
 	@echo "make demo-svg - the demo in shadow mode, traced and drawn: docs/demo.svg, and the replay of its trace"
 	@echo "make fleet-demo - fleet mode natively: redis-server, sum-service, and two drivers sharing one circuit"
 	@echo "make test   - run every test (cargo test --workspace; without redis-server the fleet tests say skipped)"
-	@echo "make lint   - cargo fmt --check and clippy with warnings denied"
+	@echo "make lint   - what CI lints: formatting, module circles, clippy and the docs with warnings denied,"
+	@echo "              the docs as docs.rs builds them, the Dockerfiles (scripts/lint.sh)"
 	@echo "make fmt    - format the code"
 	@echo "make bench  - run the criterion benchmarks: breaker's own, then the side-by-side comparison"
 	@echo "              with its peers, and regenerate the tables of BENCHMARKS.md (3 to 8 min)"
@@ -30,11 +31,10 @@ fleet-demo:
 	bash scripts/fleet-demo.sh
 
 test:
-	cargo test --workspace
+	bash scripts/test.sh
 
 lint:
-	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	bash scripts/lint.sh
 
 fmt:
 	cargo fmt --all

@@ -16,9 +16,6 @@ cd "$(dirname "$0")/.."
 seconds="${1:-120}"
 shift || true
 targets=("$@")
-if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(sum_form sum_json breaker_model replay_read)
-fi
 case "$seconds" in
   '' | *[!0-9]*) echo "seconds-per-target must be a whole number, not '$seconds'" >&2; exit 2 ;;
 esac
@@ -26,6 +23,11 @@ esac
 export RUSTC_BOOTSTRAP=1
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
+fi
+# Every target: the fuzz crate's binaries, as fuzz/Cargo.toml lists them.
+if [ "${#targets[@]}" -eq 0 ]; then
+  list="$(cargo fuzz list)"
+  mapfile -t targets <<<"$list"
 fi
 
 target_dir="${FUZZ_TARGET_DIR:-fuzz/target}"

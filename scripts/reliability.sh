@@ -14,8 +14,7 @@ cargo test --locked -p driver --test faults
 cargo test --locked -p sum-service --test api --test bodies --test binary
 
 step "loom models of the concurrent core"
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
-  cargo test -p breaker --release --no-default-features --test loom --locked
+bash scripts/loom.sh
 
 step "fuzzing, ${FUZZ_SECONDS:-60} s a target"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"

@@ -8,10 +8,15 @@ free_port() {
 }
 
 # need TOOL PACKAGE: installs PACKAGE with apt-get when TOOL is absent (as root), or says how.
+# The package lists are read once per shell.
 need() {
   command -v "$1" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
+    if [ -z "${APT_LISTS_READ:-}" ]; then
+      apt-get update -qq
+      APT_LISTS_READ=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
   else
     echo "$1 is required: install Debian's package $2 (apt-get install $2)" >&2
     return 1
