@@ -11,7 +11,7 @@ use std::time::Duration;
 use breaker::Outcome;
 use breaker_replay::timeline::Timeline;
 
-use crate::render::Change;
+use crate::change::Change;
 
 /// What the breaker decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,11 +4,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use breaker::{Reason, State, StateChange};
-
-use crate::played::Played;
-
 use colored::Colorize;
+
+pub use crate::change::Change;
+use crate::played::Played;
 
 /// The status line of a forwarded request while the circuit is closed.
 pub const CLOSED: &str = "CIRCUIT CLOSED: Requests will be forwarded to the microservice.";
@@ -179,30 +178,6 @@ impl Summary {
     }
 }
 
-/// A change of state of the breaker, at a time since the start of the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Change {
-    /// Time since the start of the run.
-    pub at: Duration,
-    /// The state left.
-    pub from: State,
-    /// The state entered.
-    pub to: State,
-    /// Why.
-    pub reason: Reason,
-}
-
-impl From<StateChange> for Change {
-    fn from(c: StateChange) -> Self {
-        Self {
-            at: c.at,
-            from: c.from,
-            to: c.to,
-            reason: c.reason,
-        }
-    }
-}
-
 /// The trip rules in force, as the summary lists them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
@@ -335,6 +310,8 @@ pub fn summary(s: &Summary, rules: &Rules, target: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use breaker::{Reason, State};
+
     use super::*;
 
     #[test]

@@ -8,8 +8,9 @@ use breaker::{
     CircuitBreaker, Clock, ConfigError, ManualClock, MonotonicClock, Outcome, Probing, State,
 };
 
+use crate::change::Change;
 use crate::played::{Decision, Played};
-use crate::render::{Change, Line, Rules, Summary};
+use crate::render::{Line, Rules, Summary};
 use crate::scenario::Step;
 
 /// The name of the driver's breaker, in its metrics.

@@ -6,9 +6,10 @@
 //!
 //! Writing a line never blocks the worker that answered the request: lines go through a bounded
 //! queue ([`QUEUE_LINES`]) to one writer thread ([`LineWriter`]), and a line that finds the queue
-//! full is dropped and counted. A stdout that nobody reads (a full pipe) stalls the writer
-//! thread only; the service keeps answering and stops when asked. A failed write is ignored, so
-//! a closed stdout never takes a request down with it.
+//! full is dropped and counted, in the server's [`Metrics`] too
+//! ([`LOG_LINES_DROPPED_TOTAL`](crate::metrics::LOG_LINES_DROPPED_TOTAL)). A stdout that nobody
+//! reads (a full pipe) stalls the writer thread only; the service keeps answering and stops when
+//! asked. A failed write is ignored, so a closed stdout never takes a request down with it.
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -5,8 +5,8 @@
 //! - [`REQUEST_DURATION_SECONDS`], a histogram (fixed buckets, [`DURATION_BUCKETS`]) with the
 //!   label `route`.
 //!
-//! And [`LOG_LINES_DROPPED_TOTAL`], a counter without labels, counted by the request log's
-//! middleware ([`crate::log::log_requests`]) and shown from the start at 0.
+//! And [`LOG_LINES_DROPPED_TOTAL`], a counter without labels, shown from the start at 0: the
+//! request log counts a line in it each time it drops one.
 //!
 //! `route` is the *pattern* of the route that answered (`/`, `/health`, `/sum`, `/metrics`), or
 //! [`UNMATCHED`] for every path the service does not have: never the raw path, so the number of

@@ -5,10 +5,15 @@
 //! and a Common Log Format line are easy to tell apart from a CSV header by their first bytes.
 
 use std::fmt;
+use std::io::{self, BufRead, Cursor, Read};
 use std::path::Path;
 use std::str::FromStr;
 
 use super::clf;
+use super::source::{BOM, Input};
+
+/// How much of the input is looked at, at most, to find a first non-empty line for the guess.
+const SNIFF_LIMIT: usize = 1024 * 1024;
 
 /// The format of an input.
 ///
@@ -59,7 +64,7 @@ impl Format {
     /// `clf`, anything else is taken for a CSV header.
     pub(crate) fn from_first_line(line: &[u8]) -> Format {
         let line = line.trim_ascii_start();
-        let line = line.strip_prefix(super::source::BOM).unwrap_or(line);
+        let line = line.strip_prefix(BOM).unwrap_or(line);
         if line.starts_with(b"{") {
             Format::Jsonl
         } else if clf::looks_like(line) {
@@ -68,6 +73,25 @@ impl Format {
             Format::Csv
         }
     }
+}
+
+/// The format the first non-empty line of `input` looks like (CSV for an input without one),
+/// and the input with the lines read for the guess put back in front.
+pub(crate) fn sniff(mut input: Input) -> io::Result<(Format, Input)> {
+    let mut head = Vec::new();
+    let mut format = Format::Csv;
+    while head.len() < SNIFF_LIMIT {
+        let from = head.len();
+        if input.read_until(b'\n', &mut head)? == 0 {
+            break;
+        }
+        let line = &head[from..];
+        if !line.trim_ascii().is_empty() {
+            format = Format::from_first_line(line);
+            break;
+        }
+    }
+    Ok((format, Box::new(Cursor::new(head).chain(input))))
 }
 
 impl fmt::Display for Format {
@@ -99,6 +123,16 @@ impl FromStr for Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn input(bytes: &[u8]) -> Input {
+        Box::new(Cursor::new(bytes.to_vec()))
+    }
+
+    fn read_all(mut input: Input) -> Vec<u8> {
+        let mut out = Vec::new();
+        input.read_to_end(&mut out).unwrap();
+        out
+    }
 
     #[test]
     fn names_round_trip() {
@@ -160,5 +194,19 @@ mod tests {
         for (line, expected) in cases {
             assert_eq!(Format::from_first_line(line), expected);
         }
+    }
+
+    #[test]
+    fn sniffing_skips_blank_lines_and_puts_them_back() {
+        let (format, rest) = sniff(input(b"\n  \n{\"t\": 1}\nmore\n")).unwrap();
+        assert_eq!(format, Format::Jsonl);
+        assert_eq!(read_all(rest), b"\n  \n{\"t\": 1}\nmore\n");
+    }
+
+    #[test]
+    fn an_empty_input_is_taken_for_csv() {
+        let (format, rest) = sniff(input(b"")).unwrap();
+        assert_eq!(format, Format::Csv);
+        assert!(read_all(rest).is_empty());
     }
 }

@@ -12,7 +12,7 @@ use super::ReadOptions;
 use super::clf::ClfReader;
 use super::csv::CsvReader;
 use super::error::ReadError;
-use super::format::Format;
+use super::format::{self, Format};
 use super::jsonl::JsonlReader;
 use super::reorder::Reorder;
 use super::source::{self, Input};
@@ -112,7 +112,7 @@ impl Records {
         let input = source::decompress(input)?;
         let (format, input) = match format {
             Some(format) => (format, input),
-            None => source::sniff(input)?,
+            None => format::sniff(input)?,
         };
         let reader = match format {
             Format::Jsonl => Reader::Jsonl(JsonlReader::new(input, options.fields.clone())),

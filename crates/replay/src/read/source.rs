@@ -12,16 +12,12 @@ use std::path::Path;
 use flate2::bufread::MultiGzDecoder;
 
 use super::error::ReadError;
-use super::format::Format;
 
 /// An input as the readers take it: buffered, and movable to another thread.
 pub(crate) type Input = Box<dyn BufRead + Send>;
 
 /// The buffer for files and standard input: large enough that a read costs little per line.
 const BUFFER: usize = 64 * 1024;
-
-/// How much of the input is looked at, at most, to find a first non-empty line for the guess.
-const SNIFF_LIMIT: usize = 1024 * 1024;
 
 /// The two bytes every gzip member starts with.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -62,24 +58,6 @@ pub(crate) fn decompress(mut input: Input) -> io::Result<Input> {
     } else {
         input
     })
-}
-
-/// The format the first non-empty line looks like, and the input with that line put back.
-pub(crate) fn sniff(mut input: Input) -> io::Result<(Format, Input)> {
-    let mut head = Vec::new();
-    let mut format = Format::Csv;
-    while head.len() < SNIFF_LIMIT {
-        let from = head.len();
-        if input.read_until(b'\n', &mut head)? == 0 {
-            break;
-        }
-        let line = &head[from..];
-        if !line.trim_ascii().is_empty() {
-            format = Format::from_first_line(line);
-            break;
-        }
-    }
-    Ok((format, Box::new(Cursor::new(head).chain(input))))
 }
 
 /// The non-blank lines of an input, each with its number, read into one reused buffer.
@@ -200,20 +178,6 @@ mod tests {
         bytes.truncate(middle);
         let mut input = decompress(input(&bytes)).unwrap();
         assert!(input.read_to_end(&mut Vec::new()).is_err());
-    }
-
-    #[test]
-    fn sniffing_skips_blank_lines_and_puts_them_back() {
-        let (format, rest) = sniff(input(b"\n  \n{\"t\": 1}\nmore\n")).unwrap();
-        assert_eq!(format, Format::Jsonl);
-        assert_eq!(read_all(rest), b"\n  \n{\"t\": 1}\nmore\n");
-    }
-
-    #[test]
-    fn an_empty_input_is_taken_for_csv() {
-        let (format, rest) = sniff(input(b"")).unwrap();
-        assert_eq!(format, Format::Csv);
-        assert!(read_all(rest).is_empty());
     }
 
     #[test]
