@@ -8,6 +8,7 @@
 
 mod breaker;
 mod call;
+mod classify;
 mod clock;
 mod error;
 #[cfg(feature = "http")]
@@ -27,6 +28,7 @@ pub mod tower;
 pub mod window;
 
 pub use crate::breaker::{Builder, CircuitBreaker, OwnedPermit, Permit, Probing};
+pub use crate::classify::Classify;
 pub use crate::clock::{Clock, ManualClock, MonotonicClock};
 pub use crate::error::{CircuitOpenError, ConfigError, Error};
 #[cfg(feature = "registry")]
