@@ -11,6 +11,7 @@ mod call;
 mod classify;
 mod clock;
 mod error;
+mod guard;
 #[cfg(feature = "http")]
 pub mod http;
 mod machine;
