@@ -54,8 +54,8 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
 use crate::breaker::{CircuitBreaker, Permit};
-use crate::error::{ConfigError, Error};
-use crate::guard::Guarded;
+use crate::error::ConfigError;
+use crate::guard;
 use crate::http::hold::{check_retry_after_cap, honour};
 use crate::http::{Attempt, Classifier, default_classifier};
 use crate::registry::Registry;
@@ -259,7 +259,9 @@ where
     ) -> reqwest_middleware::Result<Response> {
         let key = self.key(request.url());
         let breaker = self.breaker(&key);
-        let call = || next.run(request, extensions);
+        let permit: Permit<'_> =
+            guard::admit(&breaker).map_err(reqwest_middleware::Error::middleware)?;
+        let sent = next.run(request, extensions).await;
         let classify = |sent: &Sent| self.classifier.classify(&attempt(sent));
         let hold = |sent: &Sent| {
             honour(self.retry_after_cap, &attempt(sent), |wait| {
@@ -268,11 +270,8 @@ where
                 self.breaker(&key).open_for(wait);
             });
         };
-        match Guarded::<Permit<'_>, _, _, _>::new(&breaker, call, classify, hold).await {
-            Ok(response) => Ok(response),
-            Err(Error::Inner(e)) => Err(e),
-            Err(Error::Open(open)) => Err(reqwest_middleware::Error::middleware(open)),
-        }
+        guard::settle(permit, &sent, &classify, &hold);
+        sent
     }
 }
 

@@ -50,8 +50,8 @@ use ::tower::{Layer, Service};
 
 use crate::breaker::{CircuitBreaker, OwnedPermit};
 use crate::classify::Classify;
-use crate::error::Error;
-use crate::guard::Guarded;
+use crate::error::{CircuitOpenError, Error};
+use crate::guard::{self, Guarded};
 use crate::state::Outcome;
 
 /// The default classification: `Ok` is a success, `Err` a failure.
@@ -227,15 +227,18 @@ where
 
     #[inline]
     fn call(&mut self, request: Req) -> Self::Future {
-        let inner = &mut self.inner;
-        ResponseFuture {
-            guarded: Guarded::new(
-                &self.breaker,
-                || inner.call(request),
-                self.classifier.clone(),
-                (),
-            ),
-        }
+        let kind = match guard::admit(&self.breaker) {
+            Ok(permit) => Kind::Admitted {
+                guarded: Guarded::new(
+                    permit,
+                    self.inner.call(request),
+                    self.classifier.clone(),
+                    (),
+                ),
+            },
+            Err(open) => Kind::Rejected { open },
+        };
+        ResponseFuture { kind }
     }
 }
 
@@ -244,16 +247,24 @@ pin_project_lite::pin_project! {
     /// the circuit rejected the request, else the inner future, whose result is recorded when
     /// it ends. Dropped before it ends, it records nothing.
     pub struct ResponseFuture<F, C> {
-        // The permit is owned, so that the future is `'static` whenever `F` and `C` are.
         #[pin]
-        guarded: Guarded<OwnedPermit, F, C, ()>,
+        kind: Kind<F, C>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F, C> {
+        // The permit is owned, so that the future is `'static` whenever `F` and `C` are.
+        Admitted { #[pin] guarded: Guarded<OwnedPermit, F, C, ()> },
+        Rejected { open: CircuitOpenError },
     }
 }
 
 impl<F, C> fmt::Debug for ResponseFuture<F, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture")
-            .field("rejected", &self.guarded.is_rejected())
+            .field("rejected", &matches!(self.kind, Kind::Rejected { .. }))
             .finish_non_exhaustive()
     }
 }
@@ -267,6 +278,9 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().guarded.poll(cx)
+        match self.project().kind.project() {
+            KindProj::Admitted { guarded } => guarded.poll(cx).map_err(Error::Inner),
+            KindProj::Rejected { open } => Poll::Ready(Err(Error::Open(*open))),
+        }
     }
 }

@@ -13,7 +13,7 @@ use super::hold::{check_retry_after_cap, honour};
 use super::{Attempt, Classifier, HttpClient, default_classifier};
 use crate::breaker::{CircuitBreaker, Permit};
 use crate::error::{ConfigError, Error};
-use crate::guard::Guarded;
+use crate::guard;
 use crate::state::Outcome;
 
 /// The request timeout of a [`BreakerClient`] not told otherwise.
@@ -254,12 +254,11 @@ impl<C: HttpClient, K: Classifier> BreakerClient<C, K> {
         C::Error: std::error::Error + 'static,
     {
         let timeout = self.timeout;
-        let call = || async move {
-            match tokio::time::timeout(timeout, self.client.send(request)).await {
-                Ok(Ok(response)) => Ok(response),
-                Ok(Err(e)) => Err(RequestError::Client(e)),
-                Err(_) => Err(RequestError::Timeout(timeout)),
-            }
+        let permit: Permit<'_> = guard::admit(&self.breaker).map_err(Error::Open)?;
+        let sent: Sent<C> = match tokio::time::timeout(timeout, self.client.send(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(RequestError::Client(e)),
+            Err(_) => Err(RequestError::Timeout(timeout)),
         };
         let classify = |sent: &Sent<C>| self.classifier.classify(&attempt::<C>(sent));
         let hold = |sent: &Sent<C>| {
@@ -267,7 +266,8 @@ impl<C: HttpClient, K: Classifier> BreakerClient<C, K> {
                 self.breaker.open_for(wait);
             });
         };
-        Guarded::<Permit<'_>, _, _, _>::new(&self.breaker, call, classify, hold).await
+        guard::settle(permit, &sent, &classify, &hold);
+        sent.map_err(Error::Inner)
     }
 }
 
