@@ -48,8 +48,9 @@ async fn wrapped(client: &BreakerClient<reqwest::Client>, url: &Url) -> bool {
 }
 
 fn breaker_client(breaker: CircuitBreaker) -> BreakerClient<reqwest::Client> {
-    BreakerClient::new(reqwest::Client::new(), breaker)
-        .with_timeout(Duration::from_secs(5))
+    BreakerClient::builder(reqwest::Client::new(), breaker)
+        .timeout(Duration::from_secs(5))
+        .build()
         .expect("a non-zero timeout")
 }
 

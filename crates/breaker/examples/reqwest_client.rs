@@ -25,11 +25,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 8,
     };
 
-    let client = BreakerClient::new(
+    let client = BreakerClient::builder(
         reqwest::Client::new(),
         CircuitBreaker::new(Duration::from_secs(5), 3),
     )
-    .with_timeout(Duration::from_secs(2))?;
+    .timeout(Duration::from_secs(2))
+    .build()?;
 
     for n in 1..=requests {
         let request = reqwest::Request::new(reqwest::Method::GET, url.clone());

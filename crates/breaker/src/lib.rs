@@ -8,8 +8,10 @@
 
 mod breaker;
 mod call;
+mod classify;
 mod clock;
 mod error;
+mod guard;
 #[cfg(feature = "http")]
 pub mod http;
 mod machine;
@@ -27,6 +29,7 @@ pub mod tower;
 pub mod window;
 
 pub use crate::breaker::{Builder, CircuitBreaker, OwnedPermit, Permit, Probing};
+pub use crate::classify::Classify;
 pub use crate::clock::{Clock, ManualClock, MonotonicClock};
 pub use crate::error::{CircuitOpenError, ConfigError, Error};
 #[cfg(feature = "registry")]

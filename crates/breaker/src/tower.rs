@@ -8,10 +8,17 @@
 //! inner service's own: the breaker does not make a service unready, since being rejected at
 //! once is the point of an open circuit.
 //!
-//! The result is classified by a [`Classify`]: by default `Ok` is a success and `Err` a failure;
+//! The result is classified by a [`Classify`]`<Result<Response, Error>>`, the crate's one
+//! classification trait (the HTTP adapters take the same trait over their `Attempt`): by
+//! default [`OkIsSuccess`], `Ok` a success and `Err` a failure;
 //! [`CircuitBreakerLayer::with_classifier`] takes any `Fn(&Result<Response, Error>) -> Outcome`
-//! (a 5xx response from an HTTP client service is an `Ok`, say, that should be a failure). The
-//! response is returned to the caller whatever the classifier says.
+//! (a 5xx response from an HTTP client service is an `Ok`, say, that should be a failure), or a
+//! type of one's own that implements `Classify`. The response is returned to the caller
+//! whatever the classifier says.
+//!
+//! The layer takes the same path through the breaker as every integration, with no
+//! `Retry-After` hold (a tower service's response is not known to be HTTP); it keeps only the
+//! tower plumbing: `poll_ready`, taking the permit in `call`, a nameable future.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -37,28 +44,29 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use ::tower::{Layer, Service};
 
 use crate::breaker::{CircuitBreaker, OwnedPermit};
+use crate::classify::Classify;
 use crate::error::{CircuitOpenError, Error};
+use crate::guard::{self, Guarded};
 use crate::state::Outcome;
 
-/// Decides what a service's result means for the circuit.
-///
-/// Implemented by [`OkIsSuccess`] (the default) and by every
-/// `Fn(&Result<R, E>) -> Outcome`.
-pub trait Classify<R, E> {
-    /// The outcome of `result`.
-    fn classify(&self, result: &Result<R, E>) -> Outcome;
-}
-
 /// The default classification: `Ok` is a success, `Err` a failure.
+///
+/// ```
+/// use breaker::{Classify, Outcome};
+/// use breaker::tower::OkIsSuccess;
+///
+/// assert_eq!(OkIsSuccess.classify(&Ok::<u16, ()>(503)), Outcome::Success);
+/// assert_eq!(OkIsSuccess.classify(&Err::<u16, ()>(())), Outcome::Failure);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OkIsSuccess;
 
-impl<R, E> Classify<R, E> for OkIsSuccess {
+impl<R, E> Classify<Result<R, E>> for OkIsSuccess {
     #[inline]
     fn classify(&self, result: &Result<R, E>) -> Outcome {
         if result.is_ok() {
@@ -66,16 +74,6 @@ impl<R, E> Classify<R, E> for OkIsSuccess {
         } else {
             Outcome::Failure
         }
-    }
-}
-
-impl<R, E, F> Classify<R, E> for F
-where
-    F: Fn(&Result<R, E>) -> Outcome,
-{
-    #[inline]
-    fn classify(&self, result: &Result<R, E>) -> Outcome {
-        self(result)
     }
 }
 
@@ -216,7 +214,7 @@ impl<S: fmt::Debug, C> fmt::Debug for CircuitBreakerService<S, C> {
 impl<S, C, Req> Service<Req> for CircuitBreakerService<S, C>
 where
     S: Service<Req>,
-    C: Classify<S::Response, S::Error> + Clone,
+    C: Classify<Result<S::Response, S::Error>> + Clone,
 {
     type Response = S::Response;
     type Error = Error<S::Error>;
@@ -229,17 +227,18 @@ where
 
     #[inline]
     fn call(&mut self, request: Req) -> Self::Future {
-        let kind = match self.breaker.try_acquire_owned() {
+        let kind = match guard::admit(&self.breaker) {
             Ok(permit) => Kind::Admitted {
-                future: self.inner.call(request),
-                permit: Some(permit),
+                guarded: Guarded::new(
+                    permit,
+                    self.inner.call(request),
+                    self.classifier.clone(),
+                    (),
+                ),
             },
             Err(open) => Kind::Rejected { open },
         };
-        ResponseFuture {
-            kind,
-            classifier: self.classifier.clone(),
-        }
+        ResponseFuture { kind }
     }
 }
 
@@ -249,16 +248,15 @@ pin_project_lite::pin_project! {
     /// it ends. Dropped before it ends, it records nothing.
     pub struct ResponseFuture<F, C> {
         #[pin]
-        kind: Kind<F>,
-        classifier: C,
+        kind: Kind<F, C>,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = KindProj]
-    enum Kind<F> {
-        // The permit is taken when the call ends, so that it is recorded once.
-        Admitted { #[pin] future: F, permit: Option<OwnedPermit> },
+    enum Kind<F, C> {
+        // The permit is owned, so that the future is `'static` whenever `F` and `C` are.
+        Admitted { #[pin] guarded: Guarded<OwnedPermit, F, C, ()> },
         Rejected { open: CircuitOpenError },
     }
 }
@@ -274,22 +272,15 @@ impl<F, C> fmt::Debug for ResponseFuture<F, C> {
 impl<F, C, R, E> Future for ResponseFuture<F, C>
 where
     F: Future<Output = Result<R, E>>,
-    C: Classify<R, E>,
+    C: Classify<Result<R, E>>,
 {
     type Output = Result<R, Error<E>>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match this.kind.project() {
+        match self.project().kind.project() {
+            KindProj::Admitted { guarded } => guarded.poll(cx).map_err(Error::Inner),
             KindProj::Rejected { open } => Poll::Ready(Err(Error::Open(*open))),
-            KindProj::Admitted { future, permit } => {
-                let result = ready!(future.poll(cx));
-                if let Some(permit) = permit.take() {
-                    permit.record(this.classifier.classify(&result));
-                }
-                Poll::Ready(result.map_err(Error::Inner))
-            }
         }
     }
 }

@@ -359,12 +359,11 @@ async fn each_fault_is_returned_and_recorded_as_documented() {
             .clock(ManualClock::new())
             .build()
             .expect("valid configuration");
-        let mut client = BreakerClient::new(http.clone(), cb)
-            .with_timeout(TIMEOUT)
-            .unwrap();
+        let mut builder = BreakerClient::builder(http.clone(), cb).timeout(TIMEOUT);
         if row.honour_retry_after {
-            client = client.honour_retry_after(secs(60)).unwrap();
+            builder = builder.honour_retry_after(secs(60));
         }
+        let client = builder.build().unwrap();
 
         let response = match (
             row.sent,

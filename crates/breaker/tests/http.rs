@@ -172,8 +172,9 @@ async fn a_response_slower_than_the_request_timeout_is_a_failure() {
         .mount(&server)
         .await;
     let (cb, _clock) = manual_breaker(secs(5), 0);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
-        .with_timeout(ms(100))
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
+        .timeout(ms(100))
+        .build()
         .unwrap();
 
     let result = client.send(post(&server, "/sum")).await;
@@ -199,8 +200,9 @@ async fn connection_refused_is_a_failure() {
     }; // dropped: nothing listens there now
     let url: reqwest::Url = format!("http://127.0.0.1:{port}/sum").parse().unwrap();
     let (cb, _clock) = manual_breaker(secs(5), 0);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
-        .with_timeout(secs(5))
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
+        .timeout(secs(5))
+        .build()
         .unwrap();
 
     let result = client
@@ -368,18 +370,18 @@ async fn the_client_is_never_touched_while_open() {
 
 #[test]
 fn a_zero_request_timeout_is_refused() {
-    let client = BreakerClient::new(
+    let client = BreakerClient::builder(
         Counting::new(StatusCode::OK),
         CircuitBreaker::new(secs(5), 3),
     );
     assert_eq!(
-        client.with_timeout(Duration::ZERO).unwrap_err(),
+        client.timeout(Duration::ZERO).build().unwrap_err(),
         ConfigError::ZeroRequestTimeout
     );
 
-    let client = BreakerClient::new(reqwest::Client::new(), CircuitBreaker::new(secs(5), 3));
+    let client = BreakerClient::builder(reqwest::Client::new(), CircuitBreaker::new(secs(5), 3));
     assert_eq!(
-        client.with_timeout(Duration::ZERO).unwrap_err(),
+        client.timeout(Duration::ZERO).build().unwrap_err(),
         ConfigError::ZeroRequestTimeout
     );
 }
@@ -417,8 +419,9 @@ async fn a_503_with_retry_after_holds_the_circuit_open_for_exactly_that_long() {
     answer_with_retry_after(&server, "/busy", 503, "30", 2).await;
     // T = 3: one 503 would not trip it.
     let (cb, clock) = manual_breaker(secs(5), 3);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
 
     // The 503 comes back to the caller, and is still a failure.
@@ -446,8 +449,9 @@ async fn retry_after_lengthens_the_open_period_of_a_503_that_trips_the_circuit()
     answer_with_retry_after(&server, "/busy", 503, "30", 1).await;
     // T = 0: the 503 trips it for W = 5 s; Retry-After makes that 30 s.
     let (cb, _clock) = manual_breaker(secs(5), 0);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
     assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
     assert_eq!(rejected_for(&client, &server, "/busy").await, secs(30));
@@ -459,8 +463,9 @@ async fn a_retry_after_beyond_the_cap_holds_it_open_for_the_cap() {
     answer_with_retry_after(&server, "/busy", 503, "30", 1).await;
     answer_with_retry_after(&server, "/forever", 503, &"9".repeat(40), 1).await;
     let (cb, clock) = manual_breaker(secs(5), 3);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(10))
+        .build()
         .unwrap();
 
     assert_eq!(status(client.send(get(&server, "/busy")).await), 503);
@@ -486,16 +491,18 @@ async fn retry_after_as_an_http_date() {
 
     // Capped at 60 s, an hour from now is exactly 60 s on the breaker's clock.
     let (cb, _clock) = manual_breaker(secs(5), 3);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
     assert_eq!(status(client.send(get(&server, "/hour")).await), 503);
     assert_eq!(rejected_for(&client, &server, "/hour").await, secs(60));
 
     // Under the cap, the date itself: no more than 30 s from when the date was written.
     let (cb, _clock) = manual_breaker(secs(5), 3);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
     assert_eq!(status(client.send(get(&server, "/half-minute")).await), 503);
     let held = rejected_for(&client, &server, "/half-minute").await;
@@ -503,8 +510,9 @@ async fn retry_after_as_an_http_date() {
 
     // A date in the past holds nothing open: one failure under T = 3 leaves it closed.
     let (cb, _clock) = manual_breaker(secs(5), 3);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
     assert_eq!(status(client.send(get(&server, "/past")).await), 503);
     assert_eq!(client.breaker().state(), State::Closed);
@@ -535,8 +543,9 @@ async fn a_429_with_retry_after_opens_the_circuit_only_when_told_to() {
         .on_state_change(move |c| log.lock().unwrap().push(c))
         .build()
         .unwrap();
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
     assert_eq!(status(client.send(get(&server, "/limited")).await), 429);
     assert_eq!(client.breaker().errors_in_window(), 0);
@@ -581,8 +590,9 @@ async fn a_retry_after_that_is_garbage_or_on_another_status_is_not_heeded() {
     answer_with_retry_after(&server, "/ok", 200, "30", 1).await;
     answer_with_retry_after(&server, "/zero", 503, "0", 1).await;
     let (cb, _clock) = manual_breaker(secs(5), 10);
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
 
     for route in ["/garbage", "/fraction", "/error", "/ok", "/zero"] {
@@ -617,8 +627,9 @@ async fn a_classifier_can_read_the_headers() {
     };
     let (cb, _clock) = manual_breaker(secs(5), 1);
     // The cap set before the classifier is kept by it.
-    let client = BreakerClient::new(reqwest::Client::new(), cb)
+    let client = BreakerClient::builder(reqwest::Client::new(), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap()
         .with_classifier(overloaded);
 
@@ -638,8 +649,9 @@ async fn a_classifier_can_read_the_headers() {
 #[tokio::test]
 async fn a_client_without_headers_has_no_retry_after_to_honour() {
     let (cb, _clock) = manual_breaker(secs(5), 3);
-    let client = BreakerClient::new(Counting::new(StatusCode::SERVICE_UNAVAILABLE), cb)
+    let client = BreakerClient::builder(Counting::new(StatusCode::SERVICE_UNAVAILABLE), cb)
         .honour_retry_after(secs(60))
+        .build()
         .unwrap();
     assert_eq!(client.send(()).await.unwrap(), 503);
     assert_eq!(client.breaker().state(), State::Closed);
@@ -648,9 +660,12 @@ async fn a_client_without_headers_has_no_retry_after_to_honour() {
 
 #[test]
 fn a_zero_retry_after_cap_is_refused() {
-    let client = BreakerClient::new(reqwest::Client::new(), CircuitBreaker::new(secs(5), 3));
+    let client = BreakerClient::builder(reqwest::Client::new(), CircuitBreaker::new(secs(5), 3));
     assert_eq!(
-        client.honour_retry_after(Duration::ZERO).unwrap_err(),
+        client
+            .honour_retry_after(Duration::ZERO)
+            .build()
+            .unwrap_err(),
         ConfigError::ZeroRetryAfterCap
     );
 }

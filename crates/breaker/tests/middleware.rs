@@ -158,8 +158,9 @@ async fn a_503_with_retry_after_holds_the_circuit_open_for_that_long_up_to_the_c
     // Cap 60 s: 30 s, exactly, and the 503 is still a failure (T = 3: it alone would not trip).
     let cb = manual_breaker(&clock, 3);
     let capped_at_60 = client(
-        CircuitBreakerMiddleware::new(cb.clone())
+        CircuitBreakerMiddleware::builder(cb.clone())
             .honour_retry_after(secs(60))
+            .build()
             .unwrap(),
     );
     assert_eq!(
@@ -177,8 +178,9 @@ async fn a_503_with_retry_after_holds_the_circuit_open_for_that_long_up_to_the_c
     // Cap 10 s: 10 s.
     let cb = manual_breaker(&clock, 3);
     let capped_at_10 = client(
-        CircuitBreakerMiddleware::new(cb.clone())
+        CircuitBreakerMiddleware::builder(cb.clone())
             .honour_retry_after(secs(10))
+            .build()
             .unwrap(),
     );
     assert_eq!(
@@ -201,8 +203,9 @@ async fn retry_after_as_an_http_date_is_capped() {
     let clock = ManualClock::new();
     let cb = manual_breaker(&clock, 3);
     let client = client(
-        CircuitBreakerMiddleware::new(cb)
+        CircuitBreakerMiddleware::builder(cb)
             .honour_retry_after(secs(60))
+            .build()
             .unwrap(),
     );
     assert_eq!(client.get(server.uri()).send().await.unwrap().status(), 503);
@@ -224,8 +227,9 @@ async fn a_429_with_retry_after_opens_the_circuit_only_when_told_to() {
 
     let cb = manual_breaker(&clock, 0);
     let heeding = client(
-        CircuitBreakerMiddleware::new(cb.clone())
+        CircuitBreakerMiddleware::builder(cb.clone())
             .honour_retry_after(secs(60))
+            .build()
             .unwrap(),
     );
     assert_eq!(
@@ -255,8 +259,9 @@ async fn without_the_opt_in_or_with_garbage_a_503_is_an_ordinary_failure() {
     let garbage = server_asking_to_wait(503, "in a while", 2).await;
     let cb = manual_breaker(&clock, 3);
     let heeding = client(
-        CircuitBreakerMiddleware::new(cb.clone())
+        CircuitBreakerMiddleware::builder(cb.clone())
             .honour_retry_after(secs(60))
+            .build()
             .unwrap(),
     );
     for _ in 0..2 {
@@ -278,8 +283,9 @@ async fn per_host_the_hosts_own_breaker_is_held_open() {
     let factory_clock = clock.clone();
     let hosts = Registry::new(move |_origin: &String| manual_breaker(&factory_clock, 3));
     let client = client(
-        CircuitBreakerMiddleware::per_host(hosts.clone())
+        CircuitBreakerMiddleware::per_host_builder(hosts.clone())
             .honour_retry_after(secs(60))
+            .build()
             .unwrap(),
     );
 
@@ -327,9 +333,12 @@ async fn a_classifier_can_read_the_headers() {
 
 #[test]
 fn a_zero_retry_after_cap_is_refused() {
-    let middleware = CircuitBreakerMiddleware::new(CircuitBreaker::new(secs(5), 3));
+    let middleware = CircuitBreakerMiddleware::builder(CircuitBreaker::new(secs(5), 3));
     assert_eq!(
-        middleware.honour_retry_after(Duration::ZERO).unwrap_err(),
+        middleware
+            .honour_retry_after(Duration::ZERO)
+            .build()
+            .unwrap_err(),
         ConfigError::ZeroRetryAfterCap
     );
 }
