@@ -2,14 +2,12 @@
 //! many probes it lets through, what their outcomes do, and how timed-out, cancelled and ignored
 //! probes are treated. Time moves only through `ManualClock::advance`; nothing sleeps.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
+use crate::support::{Timeline, ms, secs};
 use breaker::{CircuitBreaker, Error, Outcome, Probing, State};
-use support::{Timeline, ms, secs};
 
 const NS: Duration = Duration::from_nanos(1);
 

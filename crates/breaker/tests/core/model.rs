@@ -25,19 +25,18 @@
 //! live in `support/reference.rs`, which the fuzz target `breaker_model` shares; the strategies
 //! that draw timelines, and the bucketed mode, are here.
 
-#[path = "support/reference.rs"]
+#[path = "../support/reference.rs"]
 mod reference;
-mod support;
 
 use std::time::Duration;
 
+use crate::support::Timeline;
 use breaker::Outcome;
 use breaker::State;
 use breaker::{EXACT_MAX_THRESHOLD, WINDOW_BUCKETS as BUCKETS};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use reference::{Move, Op, ProbeConfig, RuleOp, Setup, Step, run_exact, run_rules};
-use support::Timeline;
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![

@@ -6,12 +6,10 @@
 //!
 //! Most tests are tables: one row per case, each run on a fresh breaker.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Timeline, ms, ns, secs};
 use breaker::{Builder, CircuitBreaker, CircuitOpenError, Clock, Probing, Reason, State};
-use support::{Timeline, ms, ns, secs};
 
 const NS: Duration = Duration::from_nanos(1);
 

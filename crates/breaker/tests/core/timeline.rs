@@ -2,15 +2,13 @@
 //! instant it closes again under the default (window) recovery rule. Time moves only through
 //! `ManualClock::advance`; nothing sleeps.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{Timeline, ms, secs};
 use breaker::EXACT_MAX_THRESHOLD;
 use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Probing, State};
-use support::{Timeline, ms, secs};
 
 const NS: Duration = Duration::from_nanos(1);
 

@@ -5,17 +5,15 @@
 //! timeout of 100 ms. `Retry-After` holds are read back from rejections, on that clock, so
 //! their values are exact (an HTTP date is the one thing measured against the wall clock).
 
-mod support;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
+use crate::support::{ms, secs};
 use breaker::http::{
     Attempt, BreakerClient, HttpClient, RequestError, StatusCode, default_classifier,
 };
 use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Reason, State};
-use support::{ms, secs};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

@@ -1,12 +1,10 @@
 //! The tracing events (feature `tracing`): each state change at target `breaker` with `name`,
 //! `from`, `to` and `reason`; a rejection at debug.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
+use crate::support::secs;
 use breaker::{CircuitBreaker, ManualClock};
-use support::secs;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
