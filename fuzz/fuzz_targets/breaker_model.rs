@@ -16,7 +16,7 @@
 //!   so).
 //!
 //! The models and the step-by-step runs are the breaker's `tests/support/reference.rs`, shared
-//! with its property tests (`tests/model.rs`).
+//! with its property tests (`tests/core/model.rs`).
 #![no_main]
 
 use std::time::Duration;

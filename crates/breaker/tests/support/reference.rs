@@ -1,5 +1,5 @@
 //! The reference models of the breaker, and the runs that check a real breaker against them at
-//! every step: shared by the property tests (`tests/model.rs`) and the fuzz target
+//! every step: shared by the property tests (`tests/core/model.rs`) and the fuzz target
 //! `breaker_model`, which include this file with `#[path]`.
 //!
 //! Two models, both deliberately naive. The exact one keeps every failure stamp ever recorded and
