@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use crate::support::{Timeline, ms, secs};
 use breaker::{CircuitBreaker, Error, Outcome, Probing, State};
 
-const NS: Duration = Duration::from_nanos(1);
+use crate::support::{NS, Timeline, ms, secs};
 
 /// A breaker with a long window (60 s), so that only the probing rules decide when it recovers.
 /// One probe, open 5 s then doubling up to 60 s, a probe timeout of 10 s.

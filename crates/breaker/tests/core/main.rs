@@ -8,6 +8,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build;
 mod concurrency;
 mod fleet_seam;
 mod half_open;

@@ -30,13 +30,14 @@ mod reference;
 
 use std::time::Duration;
 
-use crate::support::Timeline;
 use breaker::Outcome;
 use breaker::State;
 use breaker::{EXACT_MAX_THRESHOLD, WINDOW_BUCKETS as BUCKETS};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use reference::{Move, Op, ProbeConfig, RuleOp, Setup, Step, run_exact, run_rules};
+
+use crate::support::Timeline;
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![

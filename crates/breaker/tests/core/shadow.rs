@@ -8,9 +8,10 @@ use std::future::ready;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::support::{Timeline, ms, secs};
 use breaker::{Builder, CircuitBreaker, Error, Outcome, Probing, State};
 use proptest::prelude::*;
+
+use crate::support::{Timeline, ms, secs};
 
 fn outcome() -> impl Strategy<Value = Outcome> {
     prop_oneof![

@@ -10,13 +10,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::secs;
 use breaker::http::{BreakerClient, RequestError};
 use breaker::{CircuitBreaker, Error, ManualClock, State};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
+
+use crate::support::secs;
 
 /// The request timeout of every client.
 const TIMEOUT: Duration = Duration::from_millis(300);

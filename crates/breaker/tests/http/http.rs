@@ -9,13 +9,14 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::support::{ms, secs};
 use breaker::http::{
     Attempt, BreakerClient, HttpClient, RequestError, StatusCode, default_classifier,
 };
 use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Reason, State};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::support::{ms, secs};
 
 /// A breaker with window `window` and threshold `threshold` on a fresh [`ManualClock`].
 fn manual_breaker(window: Duration, threshold: u32) -> (CircuitBreaker, ManualClock) {

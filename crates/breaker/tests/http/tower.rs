@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{Timeline, secs};
 use breaker::tower::{CircuitBreakerLayer, CircuitBreakerService};
 use breaker::{CircuitBreaker, Error, Outcome, State};
 use bytes::Bytes;
@@ -14,6 +13,8 @@ use hyper_util::rt::TokioExecutor;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt, service_fn};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{Timeline, secs};
 
 /// A service that counts its calls and fails every request that is `false`.
 fn counting(

@@ -3,11 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::secs;
 use breaker::{CircuitBreaker, ManualClock};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
+
+use crate::support::secs;
 
 /// What one event said: its target, level and fields.
 #[derive(Debug, Clone, PartialEq)]
