@@ -1,8 +1,8 @@
 #![cfg_attr(feature = "reqwest", doc = include_str!("../README.md"))]
 #![cfg_attr(
     not(feature = "reqwest"),
-    doc = "An exact rolling-window circuit breaker. Build with the `reqwest` feature (on by \
-           default) for the full crate documentation, whose examples include one with reqwest."
+    doc = "An exact rolling-window circuit breaker. Build with the `reqwest` feature for the \
+           full crate documentation, whose examples include one with reqwest."
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
