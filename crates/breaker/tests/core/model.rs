@@ -22,10 +22,10 @@
 //! (from, to, at, reason) must agree.
 //!
 //! The exact model and the model of every rule, with the runs that check a breaker against them,
-//! live in `support/reference.rs`, which the fuzz target `breaker_model` shares; the strategies
+//! live in `support/reference/`, which the fuzz target `breaker_model` shares; the strategies
 //! that draw timelines, and the bucketed mode, are here.
 
-#[path = "../support/reference.rs"]
+#[path = "../support/reference/mod.rs"]
 mod reference;
 
 use std::time::Duration;
