@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "fault and hostile-peer tests"
-cargo test --locked -p breaker --test faults --test regression --test concurrency
-cargo test --locked -p driver --test faults
-cargo test --locked -p sum-service --test api --test bodies --test binary
+cargo test --locked -p breaker --features reqwest --test http --test core -- faults:: regression:: concurrency::
+cargo test --locked -p driver --test all -- faults::
+cargo test --locked -p sum-service --test api --test bodies --test binary --test http1
 
 step "loom models of the concurrent core"
 bash scripts/loom.sh

@@ -15,8 +15,8 @@
 //!   must fit the state (a closed circuit admits, an open one rejects, a forced-open one says
 //!   so).
 //!
-//! The models and the step-by-step runs are the breaker's `tests/support/reference.rs`, shared
-//! with its property tests (`tests/model.rs`).
+//! The models and the step-by-step runs are the breaker's `tests/support/reference/`, shared
+//! with its property tests (`tests/core/model.rs`).
 #![no_main]
 
 use std::time::Duration;
@@ -28,7 +28,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../crates/breaker/tests/support/mod.rs"]
 mod support;
 
-#[path = "../../crates/breaker/tests/support/reference.rs"]
+#[path = "../../crates/breaker/tests/support/reference/mod.rs"]
 mod reference;
 
 use reference::{MAX_IN_FLIGHT, Move, Op, ProbeConfig, RuleOp, Setup, Step, run_exact, run_rules};

@@ -2,7 +2,7 @@
 //! and [`BreakerClient`], which puts the two together with a request timeout.
 //!
 //! Any client can be wrapped by implementing [`HttpClient`] (a mock in tests, say);
-//! `reqwest::Client` implements it with the `reqwest` feature, on by default.
+//! `reqwest::Client` implements it with the `reqwest` feature.
 //!
 //! # Classification
 //!

@@ -1,8 +1,15 @@
-#![cfg_attr(feature = "reqwest", doc = include_str!("../README.md"))]
+#![doc = include_str!("../README.md")]
+// Without the `http` feature the README's links into that module have nowhere to go: they lead
+// to the feature table, which says what turns the module on.
 #![cfg_attr(
-    not(feature = "reqwest"),
-    doc = "An exact rolling-window circuit breaker. Build with the `reqwest` feature (on by \
-           default) for the full crate documentation, whose examples include one with reqwest."
+    not(feature = "http"),
+    doc = "",
+    doc = "[`http`]: #features",
+    doc = "[`http::BreakerClient`]: #features",
+    doc = "[http::BreakerClientBuilder::honour_retry_after]: #features",
+    doc = "[`http::Attempt::Response`]: #features",
+    doc = "[`http::default_classifier`]: #features",
+    doc = "[`http::retry_after`]: #features"
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

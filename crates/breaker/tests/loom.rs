@@ -2,10 +2,10 @@
 //! bound on preemptions, explored on loom's atomics and lock (see `src/sync.rs`).
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loom" cargo test -p breaker --release --no-default-features --test loom
+//! RUSTFLAGS="--cfg loom" cargo test -p breaker --release --test loom
 //! ```
 //!
-//! Without default features: reqwest (behind the `reqwest` feature) is built on tokio's
+//! With no feature, the default: reqwest (behind the `reqwest` feature) is built on tokio's
 //! networking, which tokio leaves out under `--cfg loom`. The models need no feature.
 //!
 //! - concurrent failures are never lost, and trip exactly once;

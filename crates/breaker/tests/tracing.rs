@@ -1,15 +1,22 @@
 //! The tracing events (feature `tracing`): each state change at target `breaker` with `name`,
 //! `from`, `to` and `reason`; a rejection at debug.
+//!
+//! A binary of its own, where every thread that emits an event has a subscriber: tracing
+//! caches, for each callsite and for the whole process, whether any subscriber wants its
+//! events. A callsite first reached on a thread with no subscriber (another test's breaker)
+//! while a test here installs its own can stay cached as unwanted, and the test misses the
+//! event.
 
 mod support;
 
 use std::sync::{Arc, Mutex};
 
 use breaker::{CircuitBreaker, ManualClock};
-use support::secs;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
+
+use support::secs;
 
 /// What one event said: its target, level and fields.
 #[derive(Debug, Clone, PartialEq)]

@@ -53,7 +53,7 @@ fn answer(rng: &mut Rng, share: f64) -> (u16, f64) {
 
 /// Writes `requests` log lines, ten minutes' worth at 5 requests a second for the default 3,000
 /// (a longer log keeps the rate and lasts longer). Public for the test that checks the shipped
-/// log against it (`tests/shipped_log.rs`).
+/// log against it (`tests/all/shipped_log.rs`).
 pub fn write_log(requests: u64, out: &mut impl Write) -> io::Result<()> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     // 2026-12-07 10:00:00 UTC, in seconds since the Unix epoch.

@@ -1,10 +1,14 @@
-//! Helpers shared by the integration tests.
+//! What every integration test binary shares: durations written for reading, and [`Timeline`],
+//! a breaker on a [`ManualClock`] with the log of its state changes.
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use breaker::{Builder, CircuitBreaker, ManualClock, Reason, State, StateChange};
+
+/// One nanosecond: the clock's resolution, and the width of every edge a timeline checks.
+pub const NS: Duration = Duration::from_nanos(1);
 
 /// Milliseconds, for readable timelines.
 pub fn ms(n: u64) -> Duration {

@@ -2,16 +2,13 @@
 //! many probes it lets through, what their outcomes do, and how timed-out, cancelled and ignored
 //! probes are treated. Time moves only through `ManualClock::advance`; nothing sleeps.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
 use breaker::{CircuitBreaker, Error, Outcome, Probing, State};
-use support::{Timeline, ms, secs};
 
-const NS: Duration = Duration::from_nanos(1);
+use crate::support::{NS, Timeline, ms, secs};
 
 /// A breaker with a long window (60 s), so that only the probing rules decide when it recovers.
 /// One probe, open 5 s then doubling up to 60 s, a probe timeout of 10 s.

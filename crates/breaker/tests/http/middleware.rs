@@ -14,6 +14,8 @@ use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::secs;
+
 async fn server_answering(status: u16, expected_calls: u64) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -117,10 +119,6 @@ async fn per_host_one_failing_host_does_not_cut_off_another() {
     assert_eq!(hosts.get(&healthy.uri()).state(), State::Closed);
     failing.verify().await;
     healthy.verify().await;
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }
 
 /// A breaker with window 5 s and threshold `threshold` on `clock`.

@@ -1,9 +1,6 @@
 //! `Registry`: the same circuit per key, the factory once per kept key, keys isolated, and the
 //! bound: least recently used first, never a breaker with something to remember, growing past the
 //! bound (and counting it) when nothing can go. Time moves only through `ManualClock::advance`.
-#![cfg(feature = "registry")]
-
-mod support;
 
 use std::hash::Hash;
 use std::sync::{Arc, Barrier, Mutex};
@@ -11,7 +8,8 @@ use std::thread;
 use std::time::Duration;
 
 use breaker::{Builder, CircuitBreaker, ManualClock, Probing, Registry, State};
-use support::secs;
+
+use crate::support::secs;
 
 /// A registry on a manual clock whose factory logs every key it builds a breaker for.
 struct Fixture<K> {

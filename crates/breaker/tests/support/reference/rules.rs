@@ -1,397 +1,46 @@
-//! The reference models of the breaker, and the runs that check a real breaker against them at
-//! every step: shared by the property tests (`tests/model.rs`) and the fuzz target
-//! `breaker_model`, which include this file with `#[path]`.
+//! The model of every trip rule, of probing and of manual control, and the run that checks a
+//! breaker against it after every step.
 //!
-//! Two models, both deliberately naive. The exact one keeps every failure stamp ever recorded and
-//! applies the count rule literally: at time `now`, a stamp `t` is in the window iff
-//! `t <= now < t + W`; the circuit is open iff more than T stamps are; while open, it admits a
-//! call again at `s + W`, `s` being the (T + 1)-th most recent stamp. The second covers every
-//! trip rule, probing and manual control (see the comment above [`ProbeConfig`]).
+//! A second reference model, as naive as the first: every failure stamp and every counted call
+//! in a `Vec`, the phase as a plain enum, and each sentence of the contract applied literally,
+//! eagerly, at the instant it speaks of. The breaker does the same work lazily (an open period
+//! ends when somebody next looks), so agreeing on every step, changes and their instants
+//! included, is what shows that the laziness cannot be seen.
 //!
-//! A run reports the first disagreement as `Err(message)`; the includer turns it into its own
-//! kind of failure (a proptest case, a fuzzer crash). The includer's crate root must have the
-//! `support` module of this directory, for [`Timeline`].
-#![allow(dead_code)]
+//! - count rule: more than T failures stamped in `(now - W, now]`; a trip lasts until they fall
+//!   back to T (the (T + 1)-th latest stamp plus W), and failures recorded while open lengthen
+//!   it the same way.
+//! - failure rate: the rule counts in 16 buckets of `floor(W / 16)` ns (for W under 16 ns, W
+//!   buckets of 1 ns), as `Builder::failure_rate` documents. The model applies that bucket rule
+//!   exactly: a call stamped `t` counts at `now` while `floor(now / width) < floor(t / width) +
+//!   buckets`. It fires, on a success as on a failure, when at least `min_calls` calls count and
+//!   `failures / calls >= ratio`.
+//! - consecutive failures: a counter; a failure adds one, a success sets it to zero, an ignored
+//!   outcome leaves it, and it starts again from zero at every trip and every close.
+//! - slow calls: a success ending more than the threshold after its permit was taken (whatever
+//!   the state it was taken in) is a failure, for every rule and for a probe.
+//! - window recovery: a trip by the count rule lasts until the window falls back to T; any
+//!   other trip lasts W (or longer, if the count rule keeps it open); it closes with
+//!   `WindowEmptied` if the count rule held it open just before, else `OpenTimeElapsed`.
+//! - probing: open for backoff step k (`min(open_time * multiplier^k, cap)`, step 0 for a trip
+//!   from closed), then half-open: at most P probes in flight plus successes; P successes close
+//!   and forget every outcome; a failed probe, or one still running at its start plus the probe
+//!   timeout, reopens for the next step at that instant; a dropped or ignored probe frees its
+//!   place; a probe of a half-open period that is over changes nothing. Probe outcomes are not
+//!   counted by the rules.
+//! - manual control: `force_open` and `force_closed` hold until `reset`; `reset` closes and
+//!   forgets every outcome; `open_for(d)` opens until at least `now + d`, never shortening.
+//!
+//! Each call's outcome reaches the rules in every state (late outcomes are never lost); only a
+//! closed circuit trips.
 
 use std::time::Duration;
 
-use breaker::{Builder, CircuitBreaker, Outcome, Permit, Probing, Reason, State};
+use breaker::{Outcome, Permit, Reason, State};
 
+use super::exact::MAX_IN_FLIGHT;
+use super::setup::{ProbeConfig, Setup};
 use crate::support::Timeline;
-
-/// Returns `Err` with the message unless the condition holds.
-macro_rules! ensure {
-    ($cond:expr, $($message:tt)+) => {
-        if !$cond {
-            return Err(format!($($message)+));
-        }
-    };
-}
-
-/// Returns `Err` with the message and both values unless they are equal.
-macro_rules! ensure_eq {
-    ($left:expr, $right:expr, $($message:tt)+) => {{
-        let (left, right) = (&$left, &$right);
-        if left != right {
-            return Err(format!("{}: {:?} != {:?}", format_args!($($message)+), left, right));
-        }
-    }};
-}
-
-/// A clock move, resolved against the window W when applied.
-#[derive(Debug, Clone, Copy)]
-pub enum Step {
-    Zero,
-    One,
-    WindowMinusOne,
-    Window,
-    WindowPlusOne,
-    /// `raw % (2W + 1)`: anywhere up to two windows.
-    Raw(u64),
-}
-
-impl Step {
-    pub fn nanos(self, w: u64) -> u64 {
-        match self {
-            Step::Zero => 0,
-            Step::One => 1,
-            Step::WindowMinusOne => w - 1,
-            Step::Window => w,
-            Step::WindowPlusOne => w + 1,
-            Step::Raw(raw) => raw % (2 * w + 1),
-        }
-    }
-}
-
-/// One step of a timeline.
-#[derive(Debug, Clone)]
-pub enum Op {
-    /// Moves the clock.
-    Advance(Step),
-    /// Moves the clock to `delta` ns around the instant one of the T + 1 latest failures turns
-    /// W old (`pick` chooses which); does nothing if that instant is past.
-    ToExpiry { pick: usize, delta: i8 },
-    /// A call that ends at once with this outcome (or is rejected).
-    Call(Outcome),
-    /// A call that is admitted (or rejected) now and stays in flight.
-    Start,
-    /// After `after`, one of the calls in flight (`pick` chooses which) ends with `outcome`, or,
-    /// with `None`, is cancelled (its permit dropped).
-    Finish {
-        pick: usize,
-        after: Step,
-        outcome: Option<Outcome>,
-    },
-}
-
-/// The reference model of the exact mode.
-#[derive(Debug)]
-pub struct Model {
-    w: u64,
-    t: u32,
-    now: u64,
-    /// Every failure ever recorded, in the order recorded (so never decreasing).
-    stamps: Vec<u64>,
-    /// The state changes the breaker must have reported, as (from, to, at).
-    changes: Vec<(State, State, Duration)>,
-}
-
-impl Model {
-    fn new(w: u64, t: u32) -> Self {
-        Self {
-            w,
-            t,
-            now: 0,
-            stamps: Vec::new(),
-            changes: Vec::new(),
-        }
-    }
-
-    /// The failures in the window now: `t <= now < t + W`.
-    fn count(&self) -> usize {
-        self.stamps
-            .iter()
-            .filter(|&&s| s <= self.now && self.now < s + self.w)
-            .count()
-    }
-
-    fn is_open(&self) -> bool {
-        self.count() > self.t as usize
-    }
-
-    fn state(&self) -> State {
-        if self.is_open() {
-            State::Open
-        } else {
-            State::Closed
-        }
-    }
-
-    /// The (T + 1)-th most recent stamp, if there are that many.
-    fn oldest_of_latest(&self) -> Option<u64> {
-        let mut newest_first = self.stamps.clone();
-        newest_first.sort_unstable_by(|a, b| b.cmp(a));
-        newest_first.get(self.t as usize).copied()
-    }
-
-    /// While open: the instant it admits a call again.
-    fn open_until(&self) -> u64 {
-        self.oldest_of_latest().expect("open means T + 1 failures") + self.w
-    }
-
-    fn advance(&mut self, by: u64) {
-        let was_open = self.is_open();
-        let until = if was_open { self.open_until() } else { 0 };
-        self.now += by;
-        if was_open && !self.is_open() {
-            self.changes
-                .push((State::Open, State::Closed, Duration::from_nanos(until)));
-        }
-    }
-
-    fn record_failure(&mut self) {
-        let was_open = self.is_open();
-        self.stamps.push(self.now);
-        if !was_open && self.is_open() {
-            self.changes
-                .push((State::Closed, State::Open, Duration::from_nanos(self.now)));
-        }
-    }
-
-    fn record(&mut self, outcome: Outcome) {
-        if outcome == Outcome::Failure {
-            self.record_failure();
-        }
-    }
-}
-
-/// The most calls held in flight at once.
-pub const MAX_IN_FLIGHT: usize = 4;
-
-/// Runs `ops` against a breaker and the model, checking them after every step.
-pub fn run_exact(w: u64, t: u32, ops: &[Op]) -> Result<(), String> {
-    let tl = Timeline::new(Duration::from_nanos(w), t);
-    let mut model = Model::new(w, t);
-    let mut in_flight: Vec<Permit<'_>> = Vec::new();
-
-    for (i, op) in ops.iter().enumerate() {
-        match *op {
-            Op::Advance(s) => {
-                let d = s.nanos(w);
-                tl.advance(Duration::from_nanos(d));
-                model.advance(d);
-            }
-            Op::ToExpiry { pick, delta } => {
-                let latest = model.stamps.len().min(t as usize + 1);
-                if latest > 0 {
-                    let stamp = model.stamps[model.stamps.len() - 1 - pick % latest];
-                    let target = (stamp + w).saturating_add_signed(i64::from(delta));
-                    if target > model.now {
-                        let d = target - model.now;
-                        tl.advance(Duration::from_nanos(d));
-                        model.advance(d);
-                    }
-                }
-            }
-            Op::Call(outcome) => match tl.cb.try_acquire() {
-                Ok(permit) => {
-                    ensure!(
-                        !model.is_open(),
-                        "step {i}: admitted, but the model is open"
-                    );
-                    permit.record(outcome);
-                    model.record(outcome);
-                }
-                Err(_) => ensure!(model.is_open(), "step {i}: rejected, model closed"),
-            },
-            Op::Start => match tl.cb.try_acquire() {
-                Ok(permit) => {
-                    ensure!(
-                        !model.is_open(),
-                        "step {i}: admitted, but the model is open"
-                    );
-                    if in_flight.len() < MAX_IN_FLIGHT {
-                        in_flight.push(permit);
-                    }
-                }
-                Err(_) => ensure!(model.is_open(), "step {i}: rejected, model closed"),
-            },
-            Op::Finish {
-                pick,
-                after,
-                outcome,
-            } => {
-                let d = after.nanos(w);
-                tl.advance(Duration::from_nanos(d));
-                model.advance(d);
-                if !in_flight.is_empty() {
-                    // Admitted before, ending now: recorded as usual, open or not.
-                    let permit = in_flight.swap_remove(pick % in_flight.len());
-                    match outcome {
-                        Some(o) => {
-                            permit.record(o);
-                            model.record(o);
-                        }
-                        None => drop(permit),
-                    }
-                }
-            }
-        }
-
-        // The checks. `state()` comes first: it is what notices an open period that has ended.
-        let expected = model.state();
-        ensure_eq!(tl.state(), expected, "state after step {} ({:?})", i, op);
-        let count = model.count().min(t as usize + 1);
-        ensure_eq!(
-            tl.cb.errors_in_window() as usize,
-            count,
-            "errors_in_window after step {} ({:?})",
-            i,
-            op
-        );
-        match tl.cb.try_acquire() {
-            Ok(probe) => {
-                ensure_eq!(expected, State::Closed, "admitted after step {}", i);
-                drop(probe); // records nothing
-            }
-            Err(e) => {
-                ensure_eq!(expected, State::Open, "rejected after step {}", i);
-                ensure_eq!(
-                    e.retry_after(),
-                    Duration::from_nanos(model.open_until() - model.now),
-                    "retry_after after step {} ({:?})",
-                    i,
-                    op
-                );
-            }
-        }
-        ensure_eq!(
-            tl.changes(),
-            model.changes.clone(),
-            "state changes after step {} ({:?})",
-            i,
-            op
-        );
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Every rule, probing and manual control.
-//
-// A second reference model, as naive as the first: every failure stamp and every counted call
-// in a `Vec`, the phase as a plain enum, and each sentence of the contract applied literally,
-// eagerly, at the instant it speaks of. The breaker does the same work lazily (an open period
-// ends when somebody next looks), so agreeing on every step, changes and their instants
-// included, is what shows that the laziness cannot be seen.
-//
-// - count rule: more than T failures stamped in `(now - W, now]`; a trip lasts until they fall
-//   back to T (the (T + 1)-th latest stamp plus W), and failures recorded while open lengthen
-//   it the same way.
-// - failure rate: the rule counts in 16 buckets of `floor(W / 16)` ns (for W under 16 ns, W
-//   buckets of 1 ns), as `Builder::failure_rate` documents. The model applies that bucket rule
-//   exactly: a call stamped `t` counts at `now` while `floor(now / width) < floor(t / width) +
-//   buckets`. It fires, on a success as on a failure, when at least `min_calls` calls count and
-//   `failures / calls >= ratio`.
-// - consecutive failures: a counter; a failure adds one, a success sets it to zero, an ignored
-//   outcome leaves it, and it starts again from zero at every trip and every close.
-// - slow calls: a success ending more than the threshold after its permit was taken (whatever
-//   the state it was taken in) is a failure, for every rule and for a probe.
-// - window recovery: a trip by the count rule lasts until the window falls back to T; any
-//   other trip lasts W (or longer, if the count rule keeps it open); it closes with
-//   `WindowEmptied` if the count rule held it open just before, else `OpenTimeElapsed`.
-// - probing: open for backoff step k (`min(open_time * multiplier^k, cap)`, step 0 for a trip
-//   from closed), then half-open: at most P probes in flight plus successes; P successes close
-//   and forget every outcome; a failed probe, or one still running at its start plus the probe
-//   timeout, reopens for the next step at that instant; a dropped or ignored probe frees its
-//   place; a probe of a half-open period that is over changes nothing. Probe outcomes are not
-//   counted by the rules.
-// - manual control: `force_open` and `force_closed` hold until `reset`; `reset` closes and
-//   forgets every outcome; `open_for(d)` opens until at least `now + d`, never shortening.
-//
-// Each call's outcome reaches the rules in every state (late outcomes are never lost); only a
-// closed circuit trips.
-// ---------------------------------------------------------------------------------------------
-
-/// Probing, as drawn: the backoff multiplier is `multiplier / 2` (1, 1.5, 2 or 3), so that the
-/// model can work it out in whole numbers.
-#[derive(Debug, Clone)]
-pub struct ProbeConfig {
-    pub probes: u32,
-    pub open_time: u64,
-    pub multiplier_halves: u32,
-    pub cap: u64,
-    pub timeout: u64,
-}
-
-impl ProbeConfig {
-    /// Backoff step `level`: `min(floor(open_time × multiplier^level), cap)`.
-    fn step(&self, level: u32) -> u64 {
-        let (num_step, den_step) = match self.multiplier_halves {
-            2 => return self.open_time.min(self.cap),
-            3 => (3u128, 2u128),
-            4 => (2, 1),
-            6 => (3, 1),
-            other => unreachable!("multiplier {other} / 2"),
-        };
-        let (mut num, mut den) = (u128::from(self.open_time), 1u128);
-        for _ in 0..level {
-            num *= num_step;
-            den *= den_step;
-            if num / den >= u128::from(self.cap) {
-                return self.cap;
-            }
-        }
-        (num / den) as u64
-    }
-}
-
-/// A breaker's configuration, as drawn.
-#[derive(Debug, Clone)]
-pub struct Setup {
-    pub w: u64,
-    pub count: Option<u32>,
-    pub rate: Option<(f64, u32)>,
-    pub consecutive: Option<u32>,
-    pub slow: Option<u64>,
-    pub probing: Option<ProbeConfig>,
-}
-
-impl Setup {
-    pub fn builder(&self) -> Builder {
-        let mut b = CircuitBreaker::builder().window(Duration::from_nanos(self.w));
-        if let Some(t) = self.count {
-            b = b.error_threshold(t);
-        }
-        if let Some((ratio, min_calls)) = self.rate {
-            b = b.failure_rate(ratio, min_calls);
-        }
-        if let Some(n) = self.consecutive {
-            b = b.consecutive_failures(n);
-        }
-        if let Some(slow) = self.slow {
-            b = b.slow_call(Duration::from_nanos(slow));
-        }
-        if let Some(p) = &self.probing {
-            b = b.probing(
-                Probing::new(p.probes)
-                    .open_time(Duration::from_nanos(p.open_time))
-                    .backoff(
-                        f64::from(p.multiplier_halves) / 2.0,
-                        Duration::from_nanos(p.cap),
-                    )
-                    .probe_timeout(Duration::from_nanos(p.timeout)),
-            );
-        }
-        b
-    }
-
-    /// The rate rule's buckets: how many, and how wide.
-    fn buckets(&self) -> (u64, u64) {
-        let len = self.w.min(16);
-        (len, (self.w / len).max(1))
-    }
-}
 
 /// What the model's phase carries.
 #[derive(Debug, Clone, PartialEq)]

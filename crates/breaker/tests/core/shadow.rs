@@ -4,15 +4,14 @@
 //! states of an enforcing twin, and it marks as shadow-rejected exactly the calls the twin
 //! rejects.
 
-mod support;
-
 use std::future::ready;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use breaker::{Builder, CircuitBreaker, Error, Outcome, Probing, State};
 use proptest::prelude::*;
-use support::{Timeline, ms, secs};
+
+use crate::support::{Timeline, ms, secs};
 
 fn outcome() -> impl Strategy<Value = Outcome> {
     prop_oneof![

@@ -1,7 +1,5 @@
 //! The tower layer: around `service_fn` and around a hyper-util client against a wiremock server.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -12,10 +10,11 @@ use bytes::Bytes;
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use support::{Timeline, secs};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt, service_fn};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{Timeline, secs};
 
 /// A service that counts its calls and fails every request that is `false`.
 fn counting(

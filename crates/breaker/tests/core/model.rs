@@ -22,12 +22,11 @@
 //! (from, to, at, reason) must agree.
 //!
 //! The exact model and the model of every rule, with the runs that check a breaker against them,
-//! live in `support/reference.rs`, which the fuzz target `breaker_model` shares; the strategies
+//! live in `support/reference/`, which the fuzz target `breaker_model` shares; the strategies
 //! that draw timelines, and the bucketed mode, are here.
 
-#[path = "support/reference.rs"]
+#[path = "../support/reference/mod.rs"]
 mod reference;
-mod support;
 
 use std::time::Duration;
 
@@ -37,7 +36,8 @@ use breaker::{EXACT_MAX_THRESHOLD, WINDOW_BUCKETS as BUCKETS};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use reference::{Move, Op, ProbeConfig, RuleOp, Setup, Step, run_exact, run_rules};
-use support::Timeline;
+
+use crate::support::Timeline;
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![

@@ -6,19 +6,18 @@
 //! byte; each accepts a bounded number of connections and is stopped at the end of its row.
 //! The breaker runs on a [`ManualClock`]; the only real waiting is one request timeout.
 
-mod support;
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use breaker::http::{BreakerClient, RequestError};
 use breaker::{CircuitBreaker, Error, ManualClock, State};
-use support::secs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
+
+use crate::support::secs;
 
 /// The request timeout of every client.
 const TIMEOUT: Duration = Duration::from_millis(300);

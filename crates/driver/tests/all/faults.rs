@@ -1,7 +1,6 @@
 //! Services that misbehave, on 127.0.0.1:0: answers that never come, bodies that stall, break
 //! off or never end, and text meant for the terminal rather than the reader.
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use breaker::{ManualClock, State};
@@ -11,11 +10,10 @@ use driver::scenario::Step;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::support::{self, BOUND, run_binary};
+
 /// The most connections a fault server accepts: more than any test here makes.
 const CONNECTIONS: usize = 64;
-
-/// A generous bound on a whole test: it fails the test, it measures nothing.
-const BOUND: Duration = Duration::from_secs(60);
 
 /// What a fault server does with each connection, once it has read the request's head.
 #[derive(Debug, Clone, Copy)]
@@ -153,16 +151,9 @@ async fn until_closed(socket: &mut TcpStream) {
 /// T = 0, so that the first failure opens the circuit; a short request timeout.
 fn config(port: u16) -> Config {
     Config {
-        host: "127.0.0.1".into(),
-        port,
-        window: Duration::from_secs(5),
         threshold: Some(0),
-        failure_rate: None,
-        consecutive: None,
-        slow: None,
         timeout: Duration::from_millis(500),
-        half_open: None,
-        shadow: false,
+        ..support::config(port, None)
     }
 }
 
@@ -256,22 +247,6 @@ async fn the_services_text_is_printed_inert() {
         );
     }
     assert!(text.starts_with('\u{1b}'));
-}
-
-/// Runs the driver binary with `args`, without colour, within [`BOUND`].
-async fn run_binary(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_driver"))
-            .args(&args)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run the driver")
-    });
-    tokio::time::timeout(BOUND, run)
-        .await
-        .expect("the driver ends")
-        .expect("join")
 }
 
 #[tokio::test]

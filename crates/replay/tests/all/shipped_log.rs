@@ -3,7 +3,7 @@
 //! about it cannot drift apart.
 
 #[expect(dead_code, reason = "the generator's `main` is not called here")]
-#[path = "../examples/make_traffic.rs"]
+#[path = "../../examples/make_traffic.rs"]
 mod make_traffic;
 
 /// The requests in the shipped log: ten minutes at 5 requests a second.
@@ -11,7 +11,7 @@ const REQUESTS: u64 = 3_000;
 
 #[test]
 fn the_shipped_log_is_what_the_generator_writes() {
-    let shipped = include_str!("../examples/traffic.log");
+    let shipped = include_str!("../../examples/traffic.log");
     let mut written = Vec::new();
     make_traffic::write_log(REQUESTS, &mut written).expect("writing to memory");
     let written = String::from_utf8(written).expect("the generator writes UTF-8");

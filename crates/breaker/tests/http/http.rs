@@ -5,8 +5,6 @@
 //! timeout of 100 ms. `Retry-After` holds are read back from rejections, on that clock, so
 //! their values are exact (an HTTP date is the one thing measured against the wall clock).
 
-mod support;
-
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -15,9 +13,10 @@ use breaker::http::{
     Attempt, BreakerClient, HttpClient, RequestError, StatusCode, default_classifier,
 };
 use breaker::{CircuitBreaker, ConfigError, Error, ManualClock, Outcome, Reason, State};
-use support::{ms, secs};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::support::{ms, secs};
 
 /// A breaker with window `window` and threshold `threshold` on a fresh [`ManualClock`].
 fn manual_breaker(window: Duration, threshold: u32) -> (CircuitBreaker, ManualClock) {

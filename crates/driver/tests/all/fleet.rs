@@ -2,18 +2,13 @@
 //! (started by the test on a free loopback port, killed when it ends), in front of the sum
 //! service in process.
 
-use std::net::TcpListener;
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use sum_service::{RequestLog, Settings};
-
-#[path = "../../breaker-redis/tests/support/redis_server.rs"]
+#[path = "../../../breaker-redis/tests/support/redis_server.rs"]
 mod redis_server;
 use redis_server::Redis;
 
-/// The longest a driver run may take: a guard against a hang, never a measure.
-const BOUND: Duration = Duration::from_secs(60);
+use crate::support::{BOUND, Service};
 
 fn driver(args: Vec<String>) -> tokio::task::JoinHandle<Output> {
     tokio::task::spawn_blocking(move || {
@@ -30,17 +25,8 @@ async fn a_driver_sending_only_good_sums_is_opened_by_anothers_failures() {
     let Some(redis) = Redis::start_or_skip() else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let port = listener.local_addr().unwrap().port().to_string();
-    let settings = Settings {
-        workers: 1,
-        log: RequestLog::Capture(Default::default()),
-        shutdown_timeout: Duration::from_secs(1),
-        ..Settings::default()
-    };
-    let server = sum_service::run_with(listener, settings).expect("start the service");
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let service = Service::spawn();
+    let port = service.port.to_string();
 
     let url = redis.url();
     let args = |requests: &str, error_rate: &str, interval: &str| -> Vec<String> {
@@ -76,7 +62,7 @@ async fn a_driver_sending_only_good_sums_is_opened_by_anothers_failures() {
         .await
         .expect("good ends")
         .unwrap();
-    handle.stop(true).await;
+    service.stop().await;
 
     let bad = String::from_utf8(bad.stdout).unwrap();
     let good = String::from_utf8(good.stdout).unwrap();

@@ -1,12 +1,11 @@
 //! The metrics a breaker emits (feature `metrics`), read back through `metrics-util`'s
 //! debugging recorder.
 
-mod support;
-
 use breaker::{CircuitBreaker, ManualClock, State};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
-use support::secs;
+
+use crate::support::secs;
 
 /// One snapshot of the recorder, by kind, name and sorted labels. Taking it resets the
 /// recorder's values (`metrics-util`'s debugging recorder consumes what it reports), so a
