@@ -30,8 +30,8 @@ use std::time::Duration;
 use crate::clock::{Clock, MonotonicClock, nanos};
 use crate::error::{CircuitOpenError, ConfigError, Error};
 use crate::machine::{
-    Admission, Event, Forget, Phase, Policy, ProbePolicy, Probes, Recovery, Step, Ticket,
-    transition,
+    Admission, CountWindow, Event, Forget, Phase, Policy, ProbePolicy, Probes, Recovery, Step,
+    Ticket, transition,
 };
 use crate::observe::{FailureObserver, Observe, Observer};
 use crate::rules::Rules;
@@ -523,9 +523,9 @@ impl Builder {
             rules.consecutive = Some(Consecutive::new(n));
         }
         let failures = match self.threshold {
-            Some(t) => FailureWindow::new(window, t),
-            None if rules.any() => FailureWindow::off(window),
-            None => FailureWindow::new(window, DEFAULT_THRESHOLD),
+            Some(t) => Some(FailureWindow::new(window, t)),
+            None if rules.any() => None,
+            None => Some(FailureWindow::new(window, DEFAULT_THRESHOLD)),
         };
         let policy = Policy { recovery, slow };
         let mut observe = self.observe;
@@ -553,6 +553,7 @@ impl Builder {
         };
         let extras = (!plain).then(|| {
             Box::new(Extras {
+                window,
                 clock: self.clock,
                 policy,
                 tell,
@@ -610,14 +611,16 @@ pub struct CircuitBreaker {
 struct Inner {
     /// The phase as published for admission: see [`publish`].
     word: AtomicU64,
-    /// The count rule's window.
-    failures: FailureWindow,
+    /// The count rule's window; none for a breaker that trips on its other rules alone.
+    failures: Option<FailureWindow>,
     /// Everything a default breaker leaves out.
     extras: Option<Box<Extras>>,
 }
 
 /// The parts of a breaker that the defaults leave out.
 struct Extras {
+    /// W, which the count rule's window also keeps: here for a breaker without one.
+    window: u64,
     clock: Option<Box<dyn Clock>>,
     policy: Policy,
     tell: Tell,
@@ -759,7 +762,7 @@ impl CircuitBreaker {
 
     /// The window W.
     pub fn window(&self) -> Duration {
-        Duration::from_nanos(self.inner.failures.window())
+        Duration::from_nanos(self.inner.window())
     }
 
     /// The count rule's error threshold T, or `None` if the breaker trips on its other rules
@@ -775,10 +778,7 @@ impl CircuitBreaker {
     /// # Ok::<(), breaker::ConfigError>(())
     /// ```
     pub fn error_threshold(&self) -> Option<u32> {
-        self.inner
-            .failures
-            .is_on()
-            .then(|| self.inner.failures.threshold())
+        self.inner.failures.as_ref().map(FailureWindow::threshold)
     }
 
     /// Whether the breaker is in shadow mode ([`Builder::shadow`]): it decides, but admits
@@ -812,8 +812,8 @@ impl CircuitBreaker {
     /// no count rule, the failures the rate rule counts (to its granularity), or zero.
     pub fn errors_in_window(&self) -> u32 {
         let now = self.inner.now();
-        if self.inner.failures.is_on() {
-            return self.inner.failures.count(now);
+        if let Some(failures) = &self.inner.failures {
+            return failures.count(now);
         }
         let rate = self.inner.rules().and_then(|r| r.failures(now));
         rate.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
@@ -950,7 +950,7 @@ impl CircuitBreaker {
         std::mem::size_of::<Self>()
             + 2 * std::mem::size_of::<usize>() // the Arc's counts
             + std::mem::size_of::<Inner>()
-            + self.inner.failures.heap_bytes()
+            + self.inner.failures.as_ref().map_or(0, FailureWindow::heap_bytes)
             + extras
     }
 
@@ -1321,6 +1321,15 @@ impl Inner {
         self.extras.as_deref().map(|e| &e.observe)
     }
 
+    /// W: the count rule's window keeps it, and without one the extras do.
+    fn window(&self) -> u64 {
+        match &self.failures {
+            Some(failures) => failures.window(),
+            // Without the count rule a breaker has another rule, and so its extras.
+            None => self.extras.as_deref().map_or(0, |e| e.window),
+        }
+    }
+
     /// Runs the state machine on `event` at `now`, commits its step, carries out its effects,
     /// and reports its changes once nothing is held.
     #[inline(never)]
@@ -1330,14 +1339,7 @@ impl Inner {
         let step = match self.locked() {
             Some(locked) => {
                 let mut state = lock(locked);
-                let step = transition(
-                    policy,
-                    state.phase,
-                    &state.probes,
-                    event,
-                    now,
-                    &self.failures,
-                );
+                let step = transition(policy, state.phase, &state.probes, event, now, self);
                 state.probes.apply(step.probes);
                 state.phase = step.phase;
                 // Forgotten before the word says closed, so that no failure recorded after the
@@ -1350,14 +1352,7 @@ impl Inner {
             None => {
                 let mut word = self.word.load(Ordering::Acquire);
                 let step = loop {
-                    let step = transition(
-                        policy,
-                        phase_of(word),
-                        &Probes::NONE,
-                        event,
-                        now,
-                        &self.failures,
-                    );
+                    let step = transition(policy, phase_of(word), &Probes::NONE, event, now, self);
                     let next = publish(step.phase, tell);
                     if next == word {
                         break step;
@@ -1386,7 +1381,9 @@ impl Inner {
 
     fn forget(&self, forget: Forget) {
         if forget.outcomes {
-            self.failures.clear();
+            if let Some(failures) = &self.failures {
+                failures.clear();
+            }
             if let Some(rules) = self.rules() {
                 rules.forget_outcomes();
             }
@@ -1404,15 +1401,7 @@ impl Inner {
         match self.locked() {
             Some(locked) => {
                 let state = lock(locked);
-                transition(
-                    policy,
-                    state.phase,
-                    &state.probes,
-                    Event::Look,
-                    now,
-                    &self.failures,
-                )
-                .phase
+                transition(policy, state.phase, &state.probes, Event::Look, now, self).phase
             }
             None => {
                 let word = self.word.load(Ordering::Acquire);
@@ -1422,7 +1411,7 @@ impl Inner {
                     &Probes::NONE,
                     Event::Look,
                     now,
-                    &self.failures,
+                    self,
                 )
                 .phase
             }
@@ -1557,7 +1546,7 @@ impl Inner {
         if matches!(read(self.word.load(Ordering::Acquire)), Word::At(until) if until <= now) {
             self.apply(Event::Look, now);
         }
-        let count = self.failures.record(now);
+        let count = self.failures.as_ref().and_then(|f| f.record(now));
         let other = self.rules().and_then(|r| r.failure(now));
         match (count, other) {
             (Some(until), _) => self.trip(Reason::FailureCount, Some(until), now),
@@ -1588,6 +1577,20 @@ impl Inner {
                 observe.failure();
             }
         }
+    }
+}
+
+impl CountWindow for Inner {
+    fn width(&self) -> u64 {
+        self.window()
+    }
+
+    fn open_until(&self, now: u64) -> Option<u64> {
+        self.failures.as_ref()?.open_until(now)
+    }
+
+    fn exceeded_at(&self, t: u64) -> bool {
+        self.failures.as_ref().is_some_and(|f| f.exceeded_at(t))
     }
 }
 

@@ -24,7 +24,7 @@ mod sync;
 mod tagged;
 #[cfg(feature = "tower")]
 pub mod tower;
-pub mod window;
+mod window;
 
 pub use crate::breaker::{Builder, CircuitBreaker, OwnedPermit, Permit, Probing};
 pub use crate::clock::{Clock, ManualClock, MonotonicClock};
