@@ -7,28 +7,35 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
+mod builder;
 mod call;
 mod clock;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
+mod inner;
 mod machine;
 #[cfg(feature = "reqwest-middleware")]
 pub mod middleware;
 mod observe;
+mod permit;
+mod permit_word;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
 mod state;
+mod state_word;
 mod sync;
 mod tagged;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod window;
 
-pub use crate::breaker::{Builder, CircuitBreaker, OwnedPermit, Permit, Probing};
+pub use crate::breaker::{CircuitBreaker, OwnedPermit};
+pub use crate::builder::{Builder, Probing};
 pub use crate::clock::{Clock, ManualClock, MonotonicClock};
 pub use crate::error::{CircuitOpenError, ConfigError, Error};
+pub use crate::permit::{BreakerRef, Holds, Permit};
 #[cfg(feature = "registry")]
 pub use crate::registry::Registry;
 pub use crate::state::{Outcome, Reason, State, StateChange};

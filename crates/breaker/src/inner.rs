@@ -1,0 +1,523 @@
+//! A breaker's shared state, and every path a call takes through it beyond the first load.
+//!
+//! # Shared state, and why it is this small
+//!
+//! - `word` (one atomic word, `state_word.rs`) publishes the state machine's phase
+//!   (`machine.rs`): a value of its own while the circuit is closed, otherwise a forced state or
+//!   an instant (nanoseconds on the clock): the end of the open period, or the start of a
+//!   half-open one. Admission while closed is one load of this word that finds "closed": no
+//!   clock read, no write. An open circuit rejects on the word and one clock read
+//!   (`now < until`), with no lock. Everything else (an open period ending, a trip, a probe,
+//!   forcing) goes through the machine's one transition function.
+//! - the [failure window](crate::window) of the count rule: the T + 1 latest failure stamps.
+//!   Only failures write it. A breaker that trips on its other rules alone has none.
+//! - optional parts, behind one box that a default breaker does not have: a custom clock, the
+//!   other [rules](crate::rules), the observers and, with probing, the phase and the probes in
+//!   flight behind a small lock.
+//!
+//! Without probing, the whole phase fits in the word, and the transition runs inside a
+//! compare-and-swap loop: whichever thread moves the word from closed to open is the one trip,
+//! however many threads record at once. With probing, the phase and the probes sit behind the
+//! lock, which is taken only while the circuit is half-open or changes state, never while user
+//! code runs; the word is published under it. A successful call admitted while closed writes
+//! nothing shared, unless a rule that counts successes (failure rate, consecutive failures) is
+//! configured.
+//!
+//! The fast paths (admission while closed, a closed success) are `#[inline]` and end here in
+//! one compare; everything else is out of line and `#[cold]`, so that the permit's methods stay
+//! small where they are inlined.
+
+use std::time::Duration;
+
+use crate::clock::{Clock, MonotonicClock, nanos};
+use crate::error::CircuitOpenError;
+use crate::machine::{
+    Admission, CountWindow, Event, Forget, Phase, Policy, Probes, Recovery, Step, Ticket,
+    transition,
+};
+use crate::observe::Observe;
+use crate::permit_word::{
+    self, PERMIT_CLOSED, PERMIT_DONE, PERMIT_SHADOW, PERMIT_TIMED, PERMIT_TOLD,
+};
+use crate::rules::Rules;
+use crate::state::{Outcome, Reason, State};
+use crate::state_word::{CLOSED, Tell, Word, phase_of, publish, read};
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::window::FailureWindow;
+
+/// The state every clone of a breaker shares.
+pub struct Inner {
+    /// The phase as published for admission: see [`publish`].
+    word: AtomicU64,
+    /// The count rule's window; none for a breaker that trips on its other rules alone.
+    failures: Option<FailureWindow>,
+    /// Everything a default breaker leaves out.
+    extras: Option<Box<Extras>>,
+}
+
+/// The parts of a breaker that the defaults leave out.
+struct Extras {
+    /// W, which the count rule's window also keeps: here for a breaker without one.
+    window: u64,
+    clock: Option<Box<dyn Clock>>,
+    policy: Policy,
+    tell: Tell,
+    /// With probing: the phase and the probes, behind the lock the word is published under.
+    locked: Option<Mutex<Locked>>,
+    rules: Rules,
+    observe: Observe,
+    /// Shadow mode: a call that would be rejected is admitted with a permit that records nothing.
+    shadow: bool,
+}
+
+/// The state behind the lock, with probing.
+struct Locked {
+    phase: Phase,
+    probes: Probes,
+}
+
+/// Everything a breaker is built from, checked: what [`Inner::new`] lays out.
+pub(crate) struct Parts {
+    /// W, in nanoseconds.
+    pub(crate) window: u64,
+    pub(crate) failures: Option<FailureWindow>,
+    pub(crate) clock: Option<Box<dyn Clock>>,
+    pub(crate) policy: Policy,
+    pub(crate) rules: Rules,
+    pub(crate) observe: Observe,
+    pub(crate) shadow: bool,
+}
+
+/// The lock of the probing state. Nothing panics while it is held; should it ever, the data is
+/// still consistent (the phase and the probes are written together, after the transition), so
+/// a poisoned lock is used as it is.
+fn lock(locked: &Mutex<Locked>) -> MutexGuard<'_, Locked> {
+    locked.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    /// The shared state of a breaker built from `parts`, closed.
+    pub(crate) fn new(parts: Parts) -> Self {
+        let Parts {
+            window,
+            failures,
+            clock,
+            policy,
+            rules,
+            observe,
+            shadow,
+        } = parts;
+        let locked = match &policy.recovery {
+            Recovery::Probing(p) => Some(Mutex::new(Locked {
+                phase: Phase::Closed,
+                probes: Probes::new(p.probes),
+            })),
+            Recovery::Window => None,
+        };
+        // The defaults (monotonic clock, window recovery, the count rule alone, no name, no
+        // observer, no metrics) take no room at all.
+        let plain = clock.is_none()
+            && policy == Policy::DEFAULT
+            && !rules.any()
+            && !shadow
+            && observe.is_silent();
+        let tell = if policy.slow.is_some() {
+            Tell::Timed
+        } else if rules.any() || observe.counts_outcomes() {
+            Tell::Outcomes
+        } else {
+            Tell::Failures
+        };
+        let extras = (!plain).then(|| {
+            Box::new(Extras {
+                window,
+                clock,
+                policy,
+                tell,
+                locked,
+                rules,
+                observe,
+                shadow,
+            })
+        });
+        Inner {
+            word: AtomicU64::new(publish(Phase::Closed, tell)),
+            failures,
+            extras,
+        }
+    }
+
+    /// [`CircuitBreaker::try_acquire`](crate::CircuitBreaker::try_acquire): one load while
+    /// closed. The admitted permit's word, or the rejection.
+    #[inline]
+    pub(crate) fn try_acquire(&self) -> Result<u64, CircuitOpenError> {
+        let word = self.word.load(Ordering::Acquire);
+        if word == CLOSED {
+            return Ok(PERMIT_CLOSED);
+        }
+        self.acquire_slow(word)
+    }
+
+    /// The count rule's T, if it is on.
+    pub(crate) fn threshold(&self) -> Option<u32> {
+        self.failures.as_ref().map(FailureWindow::threshold)
+    }
+
+    /// The state now: from the word alone while closed or forced, else through the machine.
+    pub(crate) fn state(&self) -> State {
+        match read(self.word.load(Ordering::Acquire)) {
+            Word::Closed => State::Closed,
+            Word::ForcedClosed => State::ForcedClosed,
+            Word::ForcedOpen => State::ForcedOpen,
+            Word::At(_) => self.apply(Event::Look, self.now()).phase.state(),
+        }
+    }
+
+    /// The failures in the window now, saturating at T + 1; with no count rule, the failures
+    /// the rate rule counts, or zero.
+    pub(crate) fn errors_in_window(&self) -> u32 {
+        let now = self.now();
+        if let Some(failures) = &self.failures {
+            return failures.count(now);
+        }
+        let rate = self.rules().and_then(|r| r.failures(now));
+        rate.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Runs the state machine on `event`, now.
+    pub(crate) fn change(&self, event: Event) {
+        self.apply(event, self.now());
+    }
+
+    /// Open for at least `duration` from now, for `reason`.
+    pub(crate) fn hold_open(&self, duration: Duration, reason: Reason) {
+        let now = self.now();
+        let until = now.saturating_add(nanos(duration));
+        self.apply(Event::HoldOpen { until, reason }, now);
+    }
+
+    /// The bytes of this state and the heap behind it, a custom clock's and an observer's own
+    /// data excepted.
+    pub(crate) fn footprint(&self) -> usize {
+        let extras = self.extras.as_ref().map_or(0, |e| {
+            let probes = e.locked.as_ref().map_or(0, |l| lock(l).probes.heap_bytes());
+            std::mem::size_of::<Extras>() + probes + e.rules.heap_bytes()
+        });
+        std::mem::size_of::<Inner>()
+            + self.failures.as_ref().map_or(0, FailureWindow::heap_bytes)
+            + extras
+    }
+
+    /// Whether this breaker has parts beyond the defaults.
+    #[cfg(all(test, not(feature = "metrics")))]
+    pub(crate) fn has_extras(&self) -> bool {
+        self.extras.is_some()
+    }
+
+    fn policy(&self) -> &Policy {
+        self.extras
+            .as_deref()
+            .map_or(&Policy::DEFAULT, |e| &e.policy)
+    }
+
+    fn locked(&self) -> Option<&Mutex<Locked>> {
+        self.extras.as_deref().and_then(|e| e.locked.as_ref())
+    }
+
+    fn rules(&self) -> Option<&Rules> {
+        self.extras.as_deref().map(|e| &e.rules)
+    }
+
+    fn tell(&self) -> Tell {
+        self.extras.as_deref().map_or(Tell::Failures, |e| e.tell)
+    }
+
+    /// The permit's word for a call admitted while closed (or forced closed) at `now`.
+    fn closed_permit(&self, now: impl FnOnce() -> u64) -> u64 {
+        match self.tell() {
+            Tell::Failures => PERMIT_CLOSED,
+            Tell::Outcomes => PERMIT_TOLD,
+            Tell::Timed => permit_word::timed(now()),
+        }
+    }
+
+    /// The time on the breaker's clock.
+    pub(crate) fn now(&self) -> u64 {
+        match self.extras.as_deref().and_then(|e| e.clock.as_deref()) {
+            Some(clock) => nanos(clock.now()),
+            None => MonotonicClock::new().nanos(),
+        }
+    }
+
+    pub(crate) fn observe(&self) -> Option<&Observe> {
+        self.extras.as_deref().map(|e| &e.observe)
+    }
+
+    /// W: the count rule's window keeps it, and without one the extras do.
+    pub(crate) fn window(&self) -> u64 {
+        match &self.failures {
+            Some(failures) => failures.window(),
+            // Without the count rule a breaker has another rule, and so its extras.
+            None => self.extras.as_deref().map_or(0, |e| e.window),
+        }
+    }
+
+    /// Runs the state machine on `event` at `now`, commits its step, carries out its effects,
+    /// and reports its changes once nothing is held.
+    #[inline(never)]
+    pub(crate) fn apply(&self, event: Event, now: u64) -> Step {
+        let policy = self.policy();
+        let tell = self.tell();
+        let step = match self.locked() {
+            Some(locked) => {
+                let mut state = lock(locked);
+                let step = transition(policy, state.phase, &state.probes, event, now, self);
+                state.probes.apply(step.probes);
+                state.phase = step.phase;
+                // Forgotten before the word says closed, so that no failure recorded after the
+                // change is forgotten with the older ones.
+                self.forget(step.forget);
+                self.word
+                    .store(publish(step.phase, tell), Ordering::Release);
+                step
+            }
+            None => {
+                let mut word = self.word.load(Ordering::Acquire);
+                let step = loop {
+                    let step = transition(policy, phase_of(word), &Probes::NONE, event, now, self);
+                    let next = publish(step.phase, tell);
+                    if next == word {
+                        break step;
+                    }
+                    match self.word.compare_exchange(
+                        word,
+                        next,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => break step,
+                        Err(seen) => word = seen,
+                    }
+                };
+                self.forget(step.forget);
+                step
+            }
+        };
+        if let Some(observe) = self.observe() {
+            for change in step.changes.iter() {
+                observe.state_change(change);
+            }
+        }
+        step
+    }
+
+    fn forget(&self, forget: Forget) {
+        if forget.outcomes {
+            if let Some(failures) = &self.failures {
+                failures.clear();
+            }
+            if let Some(rules) = self.rules() {
+                rules.forget_outcomes();
+            }
+        }
+        if let Some(rules) = self.rules().filter(|_| forget.streak) {
+            rules.end_streak();
+        }
+    }
+
+    /// The phase now, worked out by the same transition as every other caller, without
+    /// carrying out any change (nor reporting it): for `Debug`.
+    pub(crate) fn peek(&self) -> Phase {
+        let now = self.now();
+        let policy = self.policy();
+        match self.locked() {
+            Some(locked) => {
+                let state = lock(locked);
+                transition(policy, state.phase, &state.probes, Event::Look, now, self).phase
+            }
+            None => {
+                let word = self.word.load(Ordering::Acquire);
+                transition(
+                    policy,
+                    phase_of(word),
+                    &Probes::NONE,
+                    Event::Look,
+                    now,
+                    self,
+                )
+                .phase
+            }
+        }
+    }
+
+    /// Records the outcome of the call a permit with word `state` let through.
+    #[inline]
+    pub(crate) fn finish(&self, state: u64, outcome: Outcome) {
+        match (state, outcome) {
+            // The hot path: a success or an ignored call, admitted while closed, on a breaker
+            // that needs to be told of failures only. Nothing is read, nothing shared written.
+            (PERMIT_CLOSED, Outcome::Success | Outcome::Ignored) | (PERMIT_DONE, _) => {}
+            (PERMIT_CLOSED, Outcome::Failure) => self.closed_failure(),
+            _ => self.finish_slow(state, outcome),
+        }
+    }
+
+    /// A failure of a call admitted while closed, on a breaker told of failures only.
+    fn closed_failure(&self) {
+        self.count(Outcome::Failure);
+        self.record_failure(self.now());
+    }
+
+    #[cold]
+    fn finish_slow(&self, state: u64, outcome: Outcome) {
+        if let Some(ticket) = permit_word::ticket(state) {
+            return self.end_probe(ticket, Some(outcome));
+        }
+        if state == PERMIT_SHADOW {
+            // An enforcing breaker would not have made this call: it has no outcome to count.
+            return;
+        }
+        let mut now = None;
+        let mut now = || *now.get_or_insert_with(|| self.now());
+        let outcome = match (state, outcome) {
+            (PERMIT_CLOSED | PERMIT_TOLD, outcome) => outcome,
+            (timed, Outcome::Success) => {
+                let start = timed & !PERMIT_TIMED;
+                let slow = self.policy().slow.unwrap_or(u64::MAX);
+                if now().saturating_sub(start) > slow {
+                    Outcome::Failure
+                } else {
+                    Outcome::Success
+                }
+            }
+            (_, outcome) => outcome,
+        };
+        self.count(outcome);
+        match outcome {
+            Outcome::Failure => self.record_failure(now()),
+            Outcome::Success => {
+                if let Some(reason) = self.rules().and_then(|r| r.success(&mut now)) {
+                    self.trip(reason, None, now());
+                }
+            }
+            Outcome::Ignored => {}
+        }
+    }
+
+    /// An outcome, told to metrics.
+    #[inline]
+    fn count(&self, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
+        if let Some(observe) = self.observe() {
+            observe.outcome(outcome);
+        }
+        let _ = outcome;
+    }
+
+    /// A permit with word `state` dropped untold: a probe gives its place back.
+    #[inline]
+    pub(crate) fn abandon(&self, state: u64) {
+        if let Some(ticket) = permit_word::ticket(state) {
+            self.end_probe(ticket, None);
+        }
+    }
+
+    /// Whether the breaker is in shadow mode.
+    pub(crate) fn is_shadow(&self) -> bool {
+        self.extras.as_deref().is_some_and(|e| e.shadow)
+    }
+
+    /// A call the circuit does not admit: rejected, or in shadow mode admitted with a permit
+    /// that records nothing.
+    fn reject(&self, open: CircuitOpenError) -> Result<u64, CircuitOpenError> {
+        let shadow = self.is_shadow();
+        if let Some(observe) = self.observe() {
+            observe.rejected(open.retry_after(), shadow);
+        }
+        if shadow { Ok(PERMIT_SHADOW) } else { Err(open) }
+    }
+
+    #[cold]
+    fn acquire_slow(&self, word: u64) -> Result<u64, CircuitOpenError> {
+        let admitted = match read(word) {
+            Word::Closed | Word::ForcedClosed => Ok(self.closed_permit(|| self.now())),
+            Word::ForcedOpen => Err(CircuitOpenError::forced()),
+            Word::At(until) => {
+                let now = self.now();
+                if now < until {
+                    // Open: the word alone says so, with no lock.
+                    Err(CircuitOpenError::new(Duration::from_nanos(until - now)))
+                } else {
+                    self.admit(now)
+                }
+            }
+        };
+        admitted.or_else(|open| self.reject(open))
+    }
+
+    /// Admission by the state machine, once an open period has ended.
+    fn admit(&self, now: u64) -> Result<u64, CircuitOpenError> {
+        match self.apply(Event::Admit, now).admission {
+            Admission::Call | Admission::NotAsked => Ok(self.closed_permit(|| now)),
+            Admission::Probe(ticket) => Ok(permit_word::probe(ticket)),
+            Admission::Reject { wait } => Err(CircuitOpenError::new(Duration::from_nanos(wait))),
+            Admission::RejectForced => Err(CircuitOpenError::forced()),
+        }
+    }
+
+    /// A failure at `now` from a call admitted while closed: to every rule, and a trip if one
+    /// fires.
+    fn record_failure(&self, now: u64) {
+        // An open period that has ended unnoticed ends first, at its own instant and before this
+        // failure: its reason is read from the window as it stood, and the streak it ends is
+        // the one before this failure.
+        if matches!(read(self.word.load(Ordering::Acquire)), Word::At(until) if until <= now) {
+            self.apply(Event::Look, now);
+        }
+        let count = self.failures.as_ref().and_then(|f| f.record(now));
+        let other = self.rules().and_then(|r| r.failure(now));
+        match (count, other) {
+            (Some(until), _) => self.trip(Reason::FailureCount, Some(until), now),
+            (None, Some(reason)) => self.trip(reason, None, now),
+            (None, None) => {}
+        }
+        if let Some(observe) = self.observe() {
+            observe.failure();
+        }
+    }
+
+    fn trip(&self, reason: Reason, until: Option<u64>, now: u64) {
+        if self.locked().is_some() && read(self.word.load(Ordering::Acquire)) != Word::Closed {
+            // With probing a trip can only change a closed circuit: skip the lock.
+            return;
+        }
+        self.apply(Event::Trip { reason, until }, now);
+    }
+
+    #[cold]
+    fn end_probe(&self, ticket: Ticket, outcome: Option<Outcome>) {
+        let step = self.apply(Event::ProbeEnd { ticket, outcome }, self.now());
+        if let Some(recorded) = step.recorded {
+            self.count(recorded);
+            if recorded == Outcome::Failure
+                && let Some(observe) = self.observe()
+            {
+                observe.failure();
+            }
+        }
+    }
+}
+
+impl CountWindow for Inner {
+    fn width(&self) -> u64 {
+        self.window()
+    }
+
+    fn open_until(&self, now: u64) -> Option<u64> {
+        self.failures.as_ref()?.open_until(now)
+    }
+
+    fn exceeded_at(&self, t: u64) -> bool {
+        self.failures.as_ref().is_some_and(|f| f.exceeded_at(t))
+    }
+}
