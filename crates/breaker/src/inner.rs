@@ -36,19 +36,17 @@ use crate::machine::{
     transition,
 };
 use crate::observe::Observe;
-use crate::permit_word::{
-    self, PERMIT_CLOSED, PERMIT_DONE, PERMIT_SHADOW, PERMIT_TIMED, PERMIT_TOLD,
-};
+use crate::permit_word::{Kind, PermitWord};
 use crate::rules::Rules;
 use crate::state::{Outcome, Reason, State};
-use crate::state_word::{CLOSED, Tell, Word, phase_of, publish, read};
-use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::state_word::{AtomicStateWord, Published, StateWord, Tell};
+use crate::sync::{Mutex, MutexGuard};
 use crate::window::FailureWindow;
 
 /// The state every clone of a breaker shares.
 pub struct Inner {
-    /// The phase as published for admission: see [`publish`].
-    word: AtomicU64,
+    /// The phase as published for admission: see [`StateWord`].
+    word: AtomicStateWord,
     /// The count rule's window; none for a breaker that trips on its other rules alone.
     failures: Option<FailureWindow>,
     /// Everything a default breaker leaves out.
@@ -141,7 +139,7 @@ impl Inner {
             })
         });
         Inner {
-            word: AtomicU64::new(publish(Phase::Closed, tell)),
+            word: AtomicStateWord::new(StateWord::publish(Phase::Closed, tell)),
             failures,
             extras,
         }
@@ -150,10 +148,10 @@ impl Inner {
     /// [`CircuitBreaker::try_acquire`](crate::CircuitBreaker::try_acquire): one load while
     /// closed. The admitted permit's word, or the rejection.
     #[inline]
-    pub(crate) fn try_acquire(&self) -> Result<u64, CircuitOpenError> {
-        let word = self.word.load(Ordering::Acquire);
-        if word == CLOSED {
-            return Ok(PERMIT_CLOSED);
+    pub(crate) fn try_acquire(&self) -> Result<PermitWord, CircuitOpenError> {
+        let word = self.word.load();
+        if word == StateWord::CLOSED {
+            return Ok(PermitWord::CLOSED);
         }
         self.acquire_slow(word)
     }
@@ -165,11 +163,11 @@ impl Inner {
 
     /// The state now: from the word alone while closed or forced, else through the machine.
     pub(crate) fn state(&self) -> State {
-        match read(self.word.load(Ordering::Acquire)) {
-            Word::Closed => State::Closed,
-            Word::ForcedClosed => State::ForcedClosed,
-            Word::ForcedOpen => State::ForcedOpen,
-            Word::At(_) => self.apply(Event::Look, self.now()).phase.state(),
+        match self.word.load().read() {
+            Published::Closed => State::Closed,
+            Published::ForcedClosed => State::ForcedClosed,
+            Published::ForcedOpen => State::ForcedOpen,
+            Published::At(_) => self.apply(Event::Look, self.now()).phase.state(),
         }
     }
 
@@ -233,11 +231,11 @@ impl Inner {
     }
 
     /// The permit's word for a call admitted while closed (or forced closed) at `now`.
-    fn closed_permit(&self, now: impl FnOnce() -> u64) -> u64 {
+    fn closed_permit(&self, now: impl FnOnce() -> u64) -> PermitWord {
         match self.tell() {
-            Tell::Failures => PERMIT_CLOSED,
-            Tell::Outcomes => PERMIT_TOLD,
-            Tell::Timed => permit_word::timed(now()),
+            Tell::Failures => PermitWord::CLOSED,
+            Tell::Outcomes => PermitWord::TOLD,
+            Tell::Timed => PermitWord::timed(now()),
         }
     }
 
@@ -277,25 +275,19 @@ impl Inner {
                 // Forgotten before the word says closed, so that no failure recorded after the
                 // change is forgotten with the older ones.
                 self.forget(step.forget);
-                self.word
-                    .store(publish(step.phase, tell), Ordering::Release);
+                self.word.store(StateWord::publish(step.phase, tell));
                 step
             }
             None => {
-                let mut word = self.word.load(Ordering::Acquire);
+                let mut word = self.word.load();
                 let step = loop {
-                    let step = transition(policy, phase_of(word), &Probes::NONE, event, now, self);
-                    let next = publish(step.phase, tell);
+                    let step = transition(policy, word.phase(), &Probes::NONE, event, now, self);
+                    let next = StateWord::publish(step.phase, tell);
                     if next == word {
                         break step;
                     }
-                    match self.word.compare_exchange(
-                        word,
-                        next,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => break step,
+                    match self.word.compare_exchange(word, next) {
+                        Ok(()) => break step,
                         Err(seen) => word = seen,
                     }
                 };
@@ -336,29 +328,21 @@ impl Inner {
                 transition(policy, state.phase, &state.probes, Event::Look, now, self).phase
             }
             None => {
-                let word = self.word.load(Ordering::Acquire);
-                transition(
-                    policy,
-                    phase_of(word),
-                    &Probes::NONE,
-                    Event::Look,
-                    now,
-                    self,
-                )
-                .phase
+                let word = self.word.load();
+                transition(policy, word.phase(), &Probes::NONE, Event::Look, now, self).phase
             }
         }
     }
 
-    /// Records the outcome of the call a permit with word `state` let through.
+    /// Records the outcome of the call a permit with word `permit` let through.
     #[inline]
-    pub(crate) fn finish(&self, state: u64, outcome: Outcome) {
-        match (state, outcome) {
+    pub(crate) fn finish(&self, permit: PermitWord, outcome: Outcome) {
+        match (permit, outcome) {
             // The hot path: a success or an ignored call, admitted while closed, on a breaker
             // that needs to be told of failures only. Nothing is read, nothing shared written.
-            (PERMIT_CLOSED, Outcome::Success | Outcome::Ignored) | (PERMIT_DONE, _) => {}
-            (PERMIT_CLOSED, Outcome::Failure) => self.closed_failure(),
-            _ => self.finish_slow(state, outcome),
+            (PermitWord::CLOSED, Outcome::Success | Outcome::Ignored) | (PermitWord::DONE, _) => {}
+            (PermitWord::CLOSED, Outcome::Failure) => self.closed_failure(),
+            _ => self.finish_slow(permit, outcome),
         }
     }
 
@@ -369,20 +353,14 @@ impl Inner {
     }
 
     #[cold]
-    fn finish_slow(&self, state: u64, outcome: Outcome) {
-        if let Some(ticket) = permit_word::ticket(state) {
-            return self.end_probe(ticket, Some(outcome));
-        }
-        if state == PERMIT_SHADOW {
-            // An enforcing breaker would not have made this call: it has no outcome to count.
-            return;
-        }
+    fn finish_slow(&self, permit: PermitWord, outcome: Outcome) {
         let mut now = None;
         let mut now = || *now.get_or_insert_with(|| self.now());
-        let outcome = match (state, outcome) {
-            (PERMIT_CLOSED | PERMIT_TOLD, outcome) => outcome,
-            (timed, Outcome::Success) => {
-                let start = timed & !PERMIT_TIMED;
+        let outcome = match (permit.kind(), outcome) {
+            (Kind::Probe(ticket), outcome) => return self.end_probe(ticket, Some(outcome)),
+            // An enforcing breaker would not have made this call: it has no outcome to count.
+            (Kind::Shadow, _) => return,
+            (Kind::Timed(start), Outcome::Success) => {
                 let slow = self.policy().slow.unwrap_or(u64::MAX);
                 if now().saturating_sub(start) > slow {
                     Outcome::Failure
@@ -414,10 +392,10 @@ impl Inner {
         let _ = outcome;
     }
 
-    /// A permit with word `state` dropped untold: a probe gives its place back.
+    /// A permit with word `permit` dropped untold: a probe gives its place back.
     #[inline]
-    pub(crate) fn abandon(&self, state: u64) {
-        if let Some(ticket) = permit_word::ticket(state) {
+    pub(crate) fn abandon(&self, permit: PermitWord) {
+        if let Some(ticket) = permit.ticket() {
             self.end_probe(ticket, None);
         }
     }
@@ -429,20 +407,24 @@ impl Inner {
 
     /// A call the circuit does not admit: rejected, or in shadow mode admitted with a permit
     /// that records nothing.
-    fn reject(&self, open: CircuitOpenError) -> Result<u64, CircuitOpenError> {
+    fn reject(&self, open: CircuitOpenError) -> Result<PermitWord, CircuitOpenError> {
         let shadow = self.is_shadow();
         if let Some(observe) = self.observe() {
             observe.rejected(open.retry_after(), shadow);
         }
-        if shadow { Ok(PERMIT_SHADOW) } else { Err(open) }
+        if shadow {
+            Ok(PermitWord::SHADOW)
+        } else {
+            Err(open)
+        }
     }
 
     #[cold]
-    fn acquire_slow(&self, word: u64) -> Result<u64, CircuitOpenError> {
-        let admitted = match read(word) {
-            Word::Closed | Word::ForcedClosed => Ok(self.closed_permit(|| self.now())),
-            Word::ForcedOpen => Err(CircuitOpenError::forced()),
-            Word::At(until) => {
+    fn acquire_slow(&self, word: StateWord) -> Result<PermitWord, CircuitOpenError> {
+        let admitted = match word.read() {
+            Published::Closed | Published::ForcedClosed => Ok(self.closed_permit(|| self.now())),
+            Published::ForcedOpen => Err(CircuitOpenError::forced()),
+            Published::At(until) => {
                 let now = self.now();
                 if now < until {
                     // Open: the word alone says so, with no lock.
@@ -456,10 +438,10 @@ impl Inner {
     }
 
     /// Admission by the state machine, once an open period has ended.
-    fn admit(&self, now: u64) -> Result<u64, CircuitOpenError> {
+    fn admit(&self, now: u64) -> Result<PermitWord, CircuitOpenError> {
         match self.apply(Event::Admit, now).admission {
             Admission::Call | Admission::NotAsked => Ok(self.closed_permit(|| now)),
-            Admission::Probe(ticket) => Ok(permit_word::probe(ticket)),
+            Admission::Probe(ticket) => Ok(PermitWord::probe(ticket)),
             Admission::Reject { wait } => Err(CircuitOpenError::new(Duration::from_nanos(wait))),
             Admission::RejectForced => Err(CircuitOpenError::forced()),
         }
@@ -471,7 +453,7 @@ impl Inner {
         // An open period that has ended unnoticed ends first, at its own instant and before this
         // failure: its reason is read from the window as it stood, and the streak it ends is
         // the one before this failure.
-        if matches!(read(self.word.load(Ordering::Acquire)), Word::At(until) if until <= now) {
+        if matches!(self.word.load().read(), Published::At(until) if until <= now) {
             self.apply(Event::Look, now);
         }
         let count = self.failures.as_ref().and_then(|f| f.record(now));
@@ -487,7 +469,7 @@ impl Inner {
     }
 
     fn trip(&self, reason: Reason, until: Option<u64>, now: u64) {
-        if self.locked().is_some() && read(self.word.load(Ordering::Acquire)) != Word::Closed {
+        if self.locked().is_some() && self.word.load().read() != Published::Closed {
             // With probing a trip can only change a closed circuit: skip the lock.
             return;
         }

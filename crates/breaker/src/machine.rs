@@ -226,6 +226,9 @@ const SLOT_BITS: u32 = 12;
 const EPOCH_MASK: u64 = (1 << 50) - 1;
 
 impl Ticket {
+    /// The bits of the largest ticket: the last epoch's last place, below 2⁶².
+    pub(crate) const MAX_BITS: u64 = EPOCH_MASK << SLOT_BITS | ((1 << SLOT_BITS) - 1);
+
     fn new(epoch: u64, slot: usize) -> Self {
         Self((epoch & EPOCH_MASK) << SLOT_BITS | slot as u64)
     }

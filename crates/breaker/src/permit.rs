@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 
 use crate::error::CircuitOpenError;
 use crate::inner::Inner;
-use crate::permit_word::{PERMIT_DONE, PERMIT_SHADOW, PERMIT_UNASKED, ticket};
+use crate::permit_word::PermitWord;
 use crate::state::Outcome;
 
 /// How a holder reaches the breaker's shared state. Public, in a private module, so that no
@@ -93,9 +93,9 @@ impl Holds for BreakerRef<'_> {}
 #[must_use = "a permit records nothing unless told how the call ended"]
 pub struct Permit<'a, H: Holds = BreakerRef<'a>> {
     holder: H,
-    /// What the call must tell the breaker (see `permit_word.rs`): one word, so that a permit
-    /// is two words and stays in registers.
-    word: u64,
+    /// What the call must tell the breaker: one word, so that a permit is two words and stays
+    /// in registers.
+    word: PermitWord,
     /// The borrow of a [`BreakerRef`]; nothing for an owned permit.
     borrow: PhantomData<&'a ()>,
 }
@@ -111,7 +111,7 @@ impl<H: Holds> fmt::Debug for Permit<'_, H> {
 impl<H: Holds> Permit<'_, H> {
     /// A permit with `word`, held by `holder`.
     #[inline]
-    pub(crate) fn new(holder: H, word: u64) -> Self {
+    pub(crate) fn new(holder: H, word: PermitWord) -> Self {
         Self {
             holder,
             word,
@@ -126,14 +126,14 @@ impl<H: Holds> Permit<'_, H> {
 
     /// Whether this call is a half-open probe.
     pub fn is_probe(&self) -> bool {
-        ticket(self.word).is_some()
+        self.word.ticket().is_some()
     }
 
     /// Whether the call was admitted only because the breaker is in shadow mode
     /// ([`Builder::shadow`](crate::Builder::shadow)): enforcing, it would have been
     /// rejected. Such a permit records nothing, whatever it is told.
     pub fn is_shadow_rejected(&self) -> bool {
-        self.word == PERMIT_SHADOW
+        self.word == PermitWord::SHADOW
     }
 
     /// The call succeeded.
@@ -157,7 +157,7 @@ impl<H: Holds> Permit<'_, H> {
     /// Records how the call ended.
     #[inline]
     pub fn record(mut self, outcome: Outcome) {
-        let word = std::mem::replace(&mut self.word, PERMIT_DONE);
+        let word = std::mem::replace(&mut self.word, PermitWord::DONE);
         self.holder.inner().finish(word, outcome);
     }
 }
@@ -167,18 +167,18 @@ impl<'a> Permit<'a> {
     /// [`ask`](Permit::ask): the one word a `call` future keeps besides the breaker and the call.
     #[inline]
     pub(crate) fn unasked(inner: &'a Inner) -> Self {
-        Self::new(BreakerRef(inner), PERMIT_UNASKED)
+        Self::new(BreakerRef(inner), PermitWord::UNASKED)
     }
 
     /// Asks the breaker for this permit if it was not asked for yet. `Ok` once admitted (on this
     /// call and every later one); a rejection leaves the permit told, so that it records nothing.
     #[inline]
     pub(crate) fn ask(&mut self) -> Result<(), CircuitOpenError> {
-        if self.word == PERMIT_UNASKED {
+        if self.word == PermitWord::UNASKED {
             match self.holder.0.try_acquire() {
                 Ok(word) => self.word = word,
                 Err(open) => {
-                    self.word = PERMIT_DONE;
+                    self.word = PermitWord::DONE;
                     return Err(open);
                 }
             }
@@ -189,7 +189,10 @@ impl<'a> Permit<'a> {
     /// The permit, leaving this one told: what ends a call once its result is in.
     #[inline]
     pub(crate) fn take(&mut self) -> Self {
-        Self::new(self.holder, std::mem::replace(&mut self.word, PERMIT_DONE))
+        Self::new(
+            self.holder,
+            std::mem::replace(&mut self.word, PermitWord::DONE),
+        )
     }
 }
 
