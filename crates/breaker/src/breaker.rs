@@ -82,7 +82,7 @@ impl CircuitBreaker {
 
     /// The window W.
     pub fn window(&self) -> Duration {
-        Duration::from_nanos(self.inner.window())
+        self.inner.window().to_duration()
     }
 
     /// The count rule's error threshold T, or `None` if the breaker trips on its other rules

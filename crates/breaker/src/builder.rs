@@ -12,10 +12,11 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::breaker::CircuitBreaker;
-use crate::clock::{Clock, nanos};
+use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::inner::{Inner, Parts};
 use crate::machine::{Policy, ProbePolicy, Recovery};
+use crate::nanos::Nanos;
 use crate::observe::{FailureObserver, Observe, Observer};
 use crate::rules::Rules;
 use crate::rules::consecutive::Consecutive;
@@ -24,8 +25,8 @@ use crate::state::StateChange;
 use crate::window::FailureWindow;
 
 /// A duration as nanoseconds on the clock, or why it is refused.
-fn fits(what: &'static str, d: Duration) -> Result<u64, ConfigError> {
-    u64::try_from(d.as_nanos()).map_err(|_| ConfigError::TooLong { what, given: d })
+fn fits(what: &'static str, d: Duration) -> Result<Nanos, ConfigError> {
+    Nanos::checked_from(d).ok_or(ConfigError::TooLong { what, given: d })
 }
 
 /// Opt-in half-open recovery: after an open period, let a few trial calls decide.
@@ -475,10 +476,8 @@ impl Builder {
         if self.window.is_zero() {
             return Err(ConfigError::ZeroWindow);
         }
-        if self.window > Duration::from_nanos(u64::MAX) {
-            return Err(ConfigError::WindowTooLong(self.window));
-        }
-        let window = nanos(self.window);
+        let window =
+            Nanos::checked_from(self.window).ok_or(ConfigError::WindowTooLong(self.window))?;
         let recovery = match &self.probing {
             None => Recovery::Window,
             Some(p) => Recovery::Probing(p.policy(self.window)?),

@@ -29,12 +29,13 @@
 
 use std::time::Duration;
 
-use crate::clock::{Clock, MonotonicClock, nanos};
+use crate::clock::{Clock, MonotonicClock};
 use crate::error::CircuitOpenError;
 use crate::machine::{
     Admission, CountWindow, Event, Forget, Phase, Policy, Probes, Recovery, Step, Ticket,
     transition,
 };
+use crate::nanos::Nanos;
 use crate::observe::Observe;
 use crate::permit_word::{Kind, PermitWord};
 use crate::rules::Rules;
@@ -56,7 +57,7 @@ pub struct Inner {
 /// The parts of a breaker that the defaults leave out.
 struct Extras {
     /// W, which the count rule's window also keeps: here for a breaker without one.
-    window: u64,
+    window: Nanos,
     clock: Option<Box<dyn Clock>>,
     policy: Policy,
     tell: Tell,
@@ -76,8 +77,8 @@ struct Locked {
 
 /// Everything a breaker is built from, checked: what [`Inner::new`] lays out.
 pub(crate) struct Parts {
-    /// W, in nanoseconds.
-    pub(crate) window: u64,
+    /// W.
+    pub(crate) window: Nanos,
     pub(crate) failures: Option<FailureWindow>,
     pub(crate) clock: Option<Box<dyn Clock>>,
     pub(crate) policy: Policy,
@@ -190,7 +191,7 @@ impl Inner {
     /// Open for at least `duration` from now, for `reason`.
     pub(crate) fn hold_open(&self, duration: Duration, reason: Reason) {
         let now = self.now();
-        let until = now.saturating_add(nanos(duration));
+        let until = now.saturating_add(Nanos::saturating_from(duration));
         self.apply(Event::HoldOpen { until, reason }, now);
     }
 
@@ -231,7 +232,7 @@ impl Inner {
     }
 
     /// The permit's word for a call admitted while closed (or forced closed) at `now`.
-    fn closed_permit(&self, now: impl FnOnce() -> u64) -> PermitWord {
+    fn closed_permit(&self, now: impl FnOnce() -> Nanos) -> PermitWord {
         match self.tell() {
             Tell::Failures => PermitWord::CLOSED,
             Tell::Outcomes => PermitWord::TOLD,
@@ -240,9 +241,9 @@ impl Inner {
     }
 
     /// The time on the breaker's clock.
-    pub(crate) fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> Nanos {
         match self.extras.as_deref().and_then(|e| e.clock.as_deref()) {
-            Some(clock) => nanos(clock.now()),
+            Some(clock) => Nanos::saturating_from(clock.now()),
             None => MonotonicClock::new().nanos(),
         }
     }
@@ -252,18 +253,18 @@ impl Inner {
     }
 
     /// W: the count rule's window keeps it, and without one the extras do.
-    pub(crate) fn window(&self) -> u64 {
+    pub(crate) fn window(&self) -> Nanos {
         match &self.failures {
             Some(failures) => failures.window(),
             // Without the count rule a breaker has another rule, and so its extras.
-            None => self.extras.as_deref().map_or(0, |e| e.window),
+            None => self.extras.as_deref().map_or(Nanos::ZERO, |e| e.window),
         }
     }
 
     /// Runs the state machine on `event` at `now`, commits its step, carries out its effects,
     /// and reports its changes once nothing is held.
     #[inline(never)]
-    pub(crate) fn apply(&self, event: Event, now: u64) -> Step {
+    pub(crate) fn apply(&self, event: Event, now: Nanos) -> Step {
         let policy = self.policy();
         let tell = self.tell();
         let step = match self.locked() {
@@ -361,7 +362,7 @@ impl Inner {
             // An enforcing breaker would not have made this call: it has no outcome to count.
             (Kind::Shadow, _) => return,
             (Kind::Timed(start), Outcome::Success) => {
-                let slow = self.policy().slow.unwrap_or(u64::MAX);
+                let slow = self.policy().slow.unwrap_or(Nanos::MAX);
                 if now().saturating_sub(start) > slow {
                     Outcome::Failure
                 } else {
@@ -428,7 +429,9 @@ impl Inner {
                 let now = self.now();
                 if now < until {
                     // Open: the word alone says so, with no lock.
-                    Err(CircuitOpenError::new(Duration::from_nanos(until - now)))
+                    Err(CircuitOpenError::new(
+                        until.saturating_sub(now).to_duration(),
+                    ))
                 } else {
                     self.admit(now)
                 }
@@ -438,18 +441,18 @@ impl Inner {
     }
 
     /// Admission by the state machine, once an open period has ended.
-    fn admit(&self, now: u64) -> Result<PermitWord, CircuitOpenError> {
+    fn admit(&self, now: Nanos) -> Result<PermitWord, CircuitOpenError> {
         match self.apply(Event::Admit, now).admission {
             Admission::Call | Admission::NotAsked => Ok(self.closed_permit(|| now)),
             Admission::Probe(ticket) => Ok(PermitWord::probe(ticket)),
-            Admission::Reject { wait } => Err(CircuitOpenError::new(Duration::from_nanos(wait))),
+            Admission::Reject { wait } => Err(CircuitOpenError::new(wait.to_duration())),
             Admission::RejectForced => Err(CircuitOpenError::forced()),
         }
     }
 
     /// A failure at `now` from a call admitted while closed: to every rule, and a trip if one
     /// fires.
-    fn record_failure(&self, now: u64) {
+    fn record_failure(&self, now: Nanos) {
         // An open period that has ended unnoticed ends first, at its own instant and before this
         // failure: its reason is read from the window as it stood, and the streak it ends is
         // the one before this failure.
@@ -468,7 +471,7 @@ impl Inner {
         }
     }
 
-    fn trip(&self, reason: Reason, until: Option<u64>, now: u64) {
+    fn trip(&self, reason: Reason, until: Option<Nanos>, now: Nanos) {
         if self.locked().is_some() && self.word.load().read() != Published::Closed {
             // With probing a trip can only change a closed circuit: skip the lock.
             return;
@@ -491,15 +494,15 @@ impl Inner {
 }
 
 impl CountWindow for Inner {
-    fn width(&self) -> u64 {
+    fn width(&self) -> Nanos {
         self.window()
     }
 
-    fn open_until(&self, now: u64) -> Option<u64> {
+    fn open_until(&self, now: Nanos) -> Option<Nanos> {
         self.failures.as_ref()?.open_until(now)
     }
 
-    fn exceeded_at(&self, t: u64) -> bool {
+    fn exceeded_at(&self, t: Nanos) -> bool {
         self.failures.as_ref().is_some_and(|f| f.exceeded_at(t))
     }
 }

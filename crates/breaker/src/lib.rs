@@ -17,6 +17,7 @@ mod inner;
 mod machine;
 #[cfg(feature = "reqwest-middleware")]
 pub mod middleware;
+mod nanos;
 mod observe;
 mod permit;
 mod permit_word;

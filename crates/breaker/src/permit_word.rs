@@ -20,6 +20,7 @@
 //! ([`kind`](PermitWord::kind)).
 
 use crate::machine::Ticket;
+use crate::nanos::Nanos;
 
 /// A permit's word, as a permit holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub(crate) enum Kind {
     /// Admitted while closed, on a breaker told of every outcome.
     Told,
     /// Admitted while closed for the slow-call rule, at this instant.
-    Timed(u64),
+    Timed(Nanos),
     /// A half-open probe.
     Probe(Ticket),
     /// Admitted in shadow mode where an enforcing breaker would have rejected the call.
@@ -61,11 +62,11 @@ impl PermitWord {
     const TIMED: u64 = 1 << 63;
     /// The latest instant a timed permit holds (2⁶³ − 5 nanoseconds, 292 years on the clock):
     /// a later one is kept as this, just below [`SHADOW`](Self::SHADOW).
-    pub(crate) const MAX_TIMED_START: u64 = Self::SHADOW.0 - 1 - Self::TIMED;
+    pub(crate) const MAX_TIMED_START: Nanos = Nanos::new(Self::SHADOW.0 - 1 - Self::TIMED);
 
     /// A permit admitted while closed at `start`, for the slow-call rule.
-    pub(crate) fn timed(start: u64) -> Self {
-        PermitWord(Self::TIMED | start.min(Self::MAX_TIMED_START))
+    pub(crate) fn timed(start: Nanos) -> Self {
+        PermitWord(Self::TIMED | start.min(Self::MAX_TIMED_START).as_u64())
     }
 
     /// A probe's permit.
@@ -82,7 +83,9 @@ impl PermitWord {
             Self::SHADOW => Kind::Shadow,
             Self::UNASKED => Kind::Unasked,
             Self::DONE => Kind::Done,
-            PermitWord(bits) if bits & Self::TIMED != 0 => Kind::Timed(bits & !Self::TIMED),
+            PermitWord(bits) if bits & Self::TIMED != 0 => {
+                Kind::Timed(Nanos::new(bits & !Self::TIMED))
+            }
             PermitWord(bits) => Kind::Probe(Ticket::from_bits(bits - 1)),
         }
     }
@@ -121,15 +124,21 @@ mod tests {
     #[test]
     fn a_timed_permit_keeps_its_start_up_to_the_largest() {
         let max = PermitWord::MAX_TIMED_START;
-        assert_eq!(max, (1 << 63) - 5);
-        for start in [0, 1, 2, 1 << 40, 1 << 62, max - 1, max] {
+        assert_eq!(max, Nanos::new((1 << 63) - 5));
+        let below = [0, 1, 2, 1 << 40, 1 << 62, max.as_u64() - 1, max.as_u64()];
+        for start in below.map(Nanos::new) {
             let word = PermitWord::timed(start);
-            assert_eq!(word.kind(), Kind::Timed(start), "{start}");
+            assert_eq!(word.kind(), Kind::Timed(start), "{start:?}");
             assert_eq!(word.ticket(), None);
         }
         assert_eq!(PermitWord::timed(max).0, PermitWord::SHADOW.0 - 1);
-        for start in [max + 1, 1 << 63, u64::MAX - 4, u64::MAX] {
-            assert_eq!(PermitWord::timed(start).kind(), Kind::Timed(max), "{start}");
+        let above = [max.as_u64() + 1, 1 << 63, u64::MAX - 4, u64::MAX];
+        for start in above.map(Nanos::new) {
+            assert_eq!(
+                PermitWord::timed(start).kind(),
+                Kind::Timed(max),
+                "{start:?}"
+            );
         }
     }
 

@@ -19,6 +19,7 @@
 //! ([`read`](StateWord::read)) it; [`AtomicStateWord`] stores it.
 
 use crate::machine::Phase;
+use crate::nanos::Nanos;
 use crate::state::Reason;
 use crate::sync::{AtomicU64, Ordering};
 
@@ -44,7 +45,7 @@ pub(crate) enum Published {
     ForcedClosed,
     ForcedOpen,
     /// Open until this instant, or (with probing) half-open since it.
-    At(u64),
+    At(Nanos),
 }
 
 impl StateWord {
@@ -62,11 +63,11 @@ impl StateWord {
     const INSTANT_BASE: u64 = 4;
     /// The latest instant the word holds (584 years on the clock, less 5 ns): a later one is
     /// published as this.
-    pub(crate) const MAX_INSTANT: u64 = Self::FORCED_OPEN - 1 - Self::INSTANT_BASE;
+    pub(crate) const MAX_INSTANT: Nanos = Nanos::new(Self::FORCED_OPEN - 1 - Self::INSTANT_BASE);
 
     /// The word that publishes `phase`, with `tell` for a closed one.
     pub(crate) fn publish(phase: Phase, tell: Tell) -> StateWord {
-        let at = |t: u64| StateWord(t.min(Self::MAX_INSTANT) + Self::INSTANT_BASE);
+        let at = |t: Nanos| StateWord(t.min(Self::MAX_INSTANT).as_u64() + Self::INSTANT_BASE);
         match phase {
             Phase::Closed => match tell {
                 Tell::Failures => Self::CLOSED,
@@ -87,7 +88,7 @@ impl StateWord {
             Self::CLOSED_FAILURES | Self::CLOSED_TOLD | Self::CLOSED_TIMED => Published::Closed,
             Self::FORCED_CLOSED => Published::ForcedClosed,
             Self::FORCED_OPEN => Published::ForcedOpen,
-            w => Published::At(w - Self::INSTANT_BASE),
+            w => Published::At(Nanos::new(w - Self::INSTANT_BASE)),
         }
     }
 
@@ -144,7 +145,7 @@ mod tests {
 
     const TELLS: [Tell; 3] = [Tell::Failures, Tell::Outcomes, Tell::Timed];
 
-    fn open(until: u64) -> Phase {
+    fn open(until: Nanos) -> Phase {
         Phase::Open {
             until,
             level: 0,
@@ -165,27 +166,27 @@ mod tests {
                 assert_eq!(StateWord::publish(phase, tell).phase(), phase);
             }
         }
-        let max = StateWord::MAX_INSTANT;
-        for until in [0, 1, 2, 3, 4, 5, 1 << 40, 1 << 63, max - 1, max] {
+        let max = StateWord::MAX_INSTANT.as_u64();
+        for until in [0, 1, 2, 3, 4, 5, 1 << 40, 1 << 63, max - 1, max].map(Nanos::new) {
             let word = StateWord::publish(open(until), Tell::Failures);
-            assert_eq!(word.phase(), open(until), "{until}");
-            assert_eq!(word.read(), Published::At(until), "{until}");
+            assert_eq!(word.phase(), open(until), "{until:?}");
+            assert_eq!(word.read(), Published::At(until), "{until:?}");
             let half = Phase::HalfOpen {
                 since: until,
                 level: 3,
                 successes: 1,
             };
-            assert_eq!(StateWord::publish(half, Tell::Timed), word, "{until}");
+            assert_eq!(StateWord::publish(half, Tell::Timed), word, "{until:?}");
         }
     }
 
     #[test]
     fn an_instant_past_the_largest_is_published_as_it() {
         let max = StateWord::MAX_INSTANT;
-        assert_eq!(max, u64::MAX - 5);
-        for until in [max + 1, u64::MAX - 1, u64::MAX] {
+        assert_eq!(max, Nanos::new(u64::MAX - 5));
+        for until in [u64::MAX - 4, u64::MAX - 1, u64::MAX].map(Nanos::new) {
             let word = StateWord::publish(open(until), Tell::Outcomes);
-            assert_eq!(word.read(), Published::At(max), "{until}");
+            assert_eq!(word.read(), Published::At(max), "{until:?}");
         }
     }
 

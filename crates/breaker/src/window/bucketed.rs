@@ -20,6 +20,7 @@
 //!   bucket widths (at W = 1 s, about 2 years), give or take one turn of the ring, could be
 //!   mistaken for a current one: its old count read as current, or a new failure in it dropped.
 
+use crate::nanos::Nanos;
 use crate::sync::{AtomicU64, Ordering};
 use crate::tagged;
 
@@ -38,20 +39,19 @@ pub(crate) struct Buckets {
     /// is added here by the thread that made it, right after it. A two's-complement `i64`:
     /// between a word's change and its addition here, it may be briefly low.
     total: AtomicU64,
-    /// W, in nanoseconds.
-    window: u64,
-    /// The width of one bucket in nanoseconds, at least 1.
-    width: u64,
+    /// W.
+    window: Nanos,
+    /// The width of one bucket, at least a nanosecond.
+    width: Nanos,
     threshold: u32,
 }
 
 impl Buckets {
-    /// The buckets for error threshold `threshold` over a window of `window` nanoseconds (more
-    /// than zero).
-    pub(crate) fn new(window: u64, threshold: u32) -> Self {
+    /// The buckets for error threshold `threshold` over a window of `window` (more than zero).
+    pub(crate) fn new(window: Nanos, threshold: u32) -> Self {
         // A window shorter than BUCKETS nanoseconds gets one bucket a nanosecond, so that no
         // failure ever counts for longer than W.
-        let n = BUCKETS.min(usize::try_from(window).unwrap_or(BUCKETS));
+        let n = BUCKETS.min(usize::try_from(window.as_u64()).unwrap_or(BUCKETS));
         Self {
             buckets: (0..n).map(|_| AtomicU64::new(0)).collect(),
             total: AtomicU64::new(0),
@@ -61,8 +61,8 @@ impl Buckets {
         }
     }
 
-    /// W, in nanoseconds.
-    pub(crate) fn window(&self) -> u64 {
+    /// W.
+    pub(crate) fn window(&self) -> Nanos {
         self.window
     }
 
@@ -80,7 +80,7 @@ impl Buckets {
     }
 
     /// The buckets that count at `now`, oldest first: each index with its word.
-    fn counting(&self, now: u64) -> impl Iterator<Item = (u64, &AtomicU64)> {
+    fn counting(&self, now: Nanos) -> impl Iterator<Item = (u64, &AtomicU64)> {
         let current = now / self.width;
         let first = current.saturating_sub(self.len() - 1);
         // One division for the first word; the rest follow round the ring.
@@ -91,7 +91,7 @@ impl Buckets {
 
     /// Records a failure stamped `now`. Returns the instant until which the failures in the
     /// window exceed T, if they exceed it at `now`.
-    pub(crate) fn record(&self, now: u64) -> Option<u64> {
+    pub(crate) fn record(&self, now: Nanos) -> Option<Nanos> {
         let index = now / self.width;
         let change = tagged::bump(self.slot(index), index, self.len() as u32);
         let total = self
@@ -109,7 +109,7 @@ impl Buckets {
 
     /// If more than T failures count at `now`, the start of the first bucket at which T or
     /// fewer will: drop the oldest buckets one by one until the rest are few enough.
-    pub(crate) fn open_until(&self, now: u64) -> Option<u64> {
+    pub(crate) fn open_until(&self, now: Nanos) -> Option<Nanos> {
         let mut total: u64 = self.counting(now).map(|(k, w)| tagged::read(w, k)).sum();
         let threshold = u64::from(self.threshold);
         if total <= threshold {
@@ -118,19 +118,20 @@ impl Buckets {
         for (k, w) in self.counting(now) {
             total -= tagged::read(w, k).min(total);
             if total <= threshold {
-                return Some(k.saturating_add(self.len()).saturating_mul(self.width));
+                return Some(self.start_of(k.saturating_add(self.len())));
             }
         }
         // Racing writers added failures to the current bucket while we read: it ends last.
-        Some(
-            (now / self.width)
-                .saturating_add(self.len())
-                .saturating_mul(self.width),
-        )
+        Some(self.start_of((now / self.width).saturating_add(self.len())))
+    }
+
+    /// The instant bucket `index` begins.
+    fn start_of(&self, index: u64) -> Nanos {
+        self.width.saturating_mul(index)
     }
 
     /// The failures in the window at `now`, saturating at T + 1.
-    pub(crate) fn count(&self, now: u64) -> u32 {
+    pub(crate) fn count(&self, now: Nanos) -> u32 {
         let total: u64 = self.counting(now).map(|(k, w)| tagged::read(w, k)).sum();
         let cap = u64::from(self.threshold) + 1;
         u32::try_from(total.min(cap)).unwrap_or(u32::MAX)
@@ -157,10 +158,28 @@ mod tests {
     /// A threshold too large for a stamp per failure.
     const T: u32 = 5_000;
 
+    /// The buckets, with time as plain nanoseconds: the tests are tables of timelines.
+    struct Ring(Buckets);
+
+    impl Ring {
+        fn new(window: u64, threshold: u32) -> Self {
+            Ring(Buckets::new(Nanos::new(window), threshold))
+        }
+        fn record(&self, now: u64) -> Option<u64> {
+            self.0.record(Nanos::new(now)).map(Nanos::as_u64)
+        }
+        fn count(&self, now: u64) -> u32 {
+            self.0.count(Nanos::new(now))
+        }
+        fn clear(&self) {
+            self.0.clear()
+        }
+    }
+
     #[test]
     fn buckets_trip_above_t_and_reopen_on_a_bucket_boundary() {
         // W = 64 000 ns: 64 buckets of 1 000 ns.
-        let w = Buckets::new(64_000, T);
+        let w = Ring::new(64_000, T);
         for _ in 0..T {
             assert_eq!(w.record(1_500), None);
         }
@@ -173,7 +192,7 @@ mod tests {
 
     #[test]
     fn buckets_keep_failures_apart_in_time() {
-        let w = Buckets::new(64_000, T);
+        let w = Ring::new(64_000, T);
         for _ in 0..T {
             w.record(0);
         }
@@ -188,7 +207,7 @@ mod tests {
 
     #[test]
     fn buckets_cleared_count_from_zero_again() {
-        let w = Buckets::new(64_000, T);
+        let w = Ring::new(64_000, T);
         for _ in 0..T {
             assert_eq!(w.record(500), None);
         }
@@ -203,7 +222,7 @@ mod tests {
     fn bucket_never_counts_past_w() {
         // W not a multiple of 64: buckets are 1 ns narrower, so failures expire early, not late.
         let window = 64_063;
-        let w = Buckets::new(window, T);
+        let w = Ring::new(window, T);
         for start in [0, 999, 1_000, 5_432] {
             w.clear();
             w.record(start);
@@ -216,7 +235,7 @@ mod tests {
     fn buckets_keep_counting_after_the_index_wraps_half_way() {
         // Regression: a bucket untouched for over 2^31 widths was taken for a later one, and
         // every failure landing in it was dropped.
-        let w = Buckets::new(64_000, T); // 1 000 ns buckets
+        let w = Ring::new(64_000, T); // 1 000 ns buckets
         for k in 0..64 {
             w.record(k * 1_000);
         }
@@ -230,7 +249,7 @@ mod tests {
 
     #[test]
     fn tiny_window_with_huge_threshold_is_still_bounded_by_w() {
-        let w = Buckets::new(10, T);
+        let w = Ring::new(10, T);
         w.record(5);
         assert_eq!(w.count(14), 1);
         assert_eq!(w.count(15), 0);

@@ -50,6 +50,7 @@
 //!   than it would have. Only such a race leaves the ring out of order; whether its failure came
 //!   before or after the reset has no answer anyway.
 
+use crate::nanos::Nanos;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// The largest error threshold T the count rule keeps exactly.
@@ -75,11 +76,22 @@ const _: () = assert!(EXACT_MAX_THRESHOLD < CURSOR_INDEX);
 /// A slot that holds no stamp.
 const EMPTY: u64 = 0;
 
+/// A failure stamped `t`, as a slot holds it: plus one, so that no stamp is [`EMPTY`]. The
+/// clock's last instant is held as the one before it.
+fn stored(t: Nanos) -> u64 {
+    t.as_u64().saturating_add(1)
+}
+
+/// The stamp a slot holds, if it holds one.
+fn stamp(slot: u64) -> Option<Nanos> {
+    slot.checked_sub(1).map(Nanos::new)
+}
+
 /// The T + 1 latest failure stamps of a window of W, in order round a ring from its cursor.
 #[derive(Debug)]
 pub(crate) struct ExactRing {
-    /// W, in nanoseconds.
-    window: u64,
+    /// W.
+    window: Nanos,
     threshold: u32,
     /// The slot of the oldest of the T + 1 latest stamps in the low bits ([`CURSOR_INDEX`]),
     /// and above them a count of its turns round the slots.
@@ -107,8 +119,8 @@ fn advance(cursor: u32, n: u32) -> u32 {
 }
 
 /// `t <= now < t + window`.
-fn in_window(t: u64, now: u64, window: u64) -> bool {
-    t <= now && now - t < window
+fn in_window(t: Nanos, now: Nanos, window: Nanos) -> bool {
+    t <= now && now.saturating_sub(t) < window
 }
 
 /// The ring as one thread read it around the cursor, to decide where its failure goes.
@@ -134,8 +146,8 @@ impl Reading {
 
 impl ExactRing {
     /// A ring for error threshold `threshold` (at most [`EXACT_MAX_THRESHOLD`]) over a window of
-    /// `window` nanoseconds.
-    pub(crate) fn new(window: u64, threshold: u32) -> Self {
+    /// `window`.
+    pub(crate) fn new(window: Nanos, threshold: u32) -> Self {
         debug_assert!(threshold <= EXACT_MAX_THRESHOLD);
         let slots = if threshold <= INLINE_MAX_THRESHOLD {
             Slots::Inline(Default::default())
@@ -150,8 +162,8 @@ impl ExactRing {
         }
     }
 
-    /// W, in nanoseconds.
-    pub(crate) fn window(&self) -> u64 {
+    /// W.
+    pub(crate) fn window(&self) -> Nanos {
         self.window
     }
 
@@ -170,11 +182,11 @@ impl ExactRing {
 
     /// Records a failure stamped `now`. Returns the instant until which the failures in the
     /// window exceed T, if they exceed it at `now`.
-    pub(crate) fn record(&self, now: u64) -> Option<u64> {
+    pub(crate) fn record(&self, now: Nanos) -> Option<Nanos> {
         let slots = self.slots();
         // At most EXACT_MAX_THRESHOLD + 1 slots: the index fits the cursor's low bits.
         let n = slots.len() as u32;
-        let stored = now.saturating_add(1);
+        let stored = stored(now);
         loop {
             let r = self.read(slots);
             if self.written_ahead(slots, &r) {
@@ -184,10 +196,10 @@ impl ExactRing {
                 continue;
             }
             // Never older than the newest stamp: the slots stay in order from the cursor.
-            let stamp = stored.max(r.newest);
-            if stamp != r.held
+            let write = stored.max(r.newest);
+            if write != r.held
                 && slots[r.at]
-                    .compare_exchange(r.held, stamp, Ordering::AcqRel, Ordering::Acquire)
+                    .compare_exchange(r.held, write, Ordering::AcqRel, Ordering::Acquire)
                     .is_err()
             {
                 continue;
@@ -262,29 +274,27 @@ impl ExactRing {
         );
     }
 
-    /// With `oldest` the smallest stored value, the end of the open period, if it is after `now`.
-    fn until(&self, oldest: u64, now: u64) -> Option<u64> {
-        if oldest == EMPTY {
-            return None; // fewer than T + 1 failures ever recorded
-        }
-        let until = (oldest - 1).saturating_add(self.window);
+    /// With `oldest` the smallest slot, the end of the open period, if it is after `now`.
+    fn until(&self, oldest: u64, now: Nanos) -> Option<Nanos> {
+        // Empty: fewer than T + 1 failures ever recorded.
+        let until = stamp(oldest)?.saturating_add(self.window);
         (until > now).then_some(until)
     }
 
     /// The instant until which the failures in the window exceed T, if they exceed it at `now`,
     /// without recording anything.
-    pub(crate) fn open_until(&self, now: u64) -> Option<u64> {
+    pub(crate) fn open_until(&self, now: Nanos) -> Option<Nanos> {
         let oldest = self.slots().iter().map(|v| v.load(Ordering::Acquire)).min();
         self.until(oldest.unwrap_or(EMPTY), now)
     }
 
     /// The failures in the window at `now`: at most T + 1.
-    pub(crate) fn count(&self, now: u64) -> u32 {
+    pub(crate) fn count(&self, now: Nanos) -> u32 {
         let n = self
             .slots()
             .iter()
-            .map(|s| s.load(Ordering::Acquire))
-            .filter(|&v| v != EMPTY && in_window(v - 1, now, self.window))
+            .filter_map(|s| stamp(s.load(Ordering::Acquire)))
+            .filter(|&t| in_window(t, now, self.window))
             .count();
         // At most T + 1 <= EXACT_MAX_THRESHOLD + 1 slots.
         n as u32
@@ -312,9 +322,30 @@ mod tests {
 
     const W: u64 = 1_000;
 
+    /// The ring, with time as plain nanoseconds: the tests are tables of timelines.
+    struct Ring(ExactRing);
+
+    impl Ring {
+        fn new(window: u64, threshold: u32) -> Self {
+            Ring(ExactRing::new(Nanos::new(window), threshold))
+        }
+        fn record(&self, now: u64) -> Option<u64> {
+            self.0.record(Nanos::new(now)).map(Nanos::as_u64)
+        }
+        fn open_until(&self, now: u64) -> Option<u64> {
+            self.0.open_until(Nanos::new(now)).map(Nanos::as_u64)
+        }
+        fn count(&self, now: u64) -> u32 {
+            self.0.count(Nanos::new(now))
+        }
+        fn clear(&self) {
+            self.0.clear()
+        }
+    }
+
     #[test]
     fn a_failure_counts_until_exactly_w_old() {
-        let w = ExactRing::new(W, 3);
+        let w = Ring::new(W, 3);
         w.record(100);
         assert_eq!(w.count(100), 1);
         assert_eq!(w.count(100 + W - 1), 1);
@@ -323,7 +354,7 @@ mod tests {
 
     #[test]
     fn exceeding_t_opens_until_the_oldest_of_the_latest_t_plus_one_expires() {
-        let w = ExactRing::new(W, 2);
+        let w = Ring::new(W, 2);
         assert_eq!(w.record(10), None);
         assert_eq!(w.record(20), None);
         assert_eq!(w.record(30), Some(10 + W));
@@ -333,7 +364,7 @@ mod tests {
 
     #[test]
     fn threshold_zero_trips_on_the_first_failure() {
-        let w = ExactRing::new(W, 0);
+        let w = Ring::new(W, 0);
         assert_eq!(w.record(0), Some(W));
         assert_eq!(w.count(W - 1), 1);
         assert_eq!(w.count(W), 0);
@@ -341,7 +372,7 @@ mod tests {
 
     #[test]
     fn spread_out_failures_never_exceed_t() {
-        let w = ExactRing::new(W, 1);
+        let w = Ring::new(W, 1);
         for i in 0..10 {
             assert_eq!(w.record(i * W), None, "failure {i}");
         }
@@ -351,7 +382,7 @@ mod tests {
     fn a_late_stamp_is_recorded_no_earlier_than_the_newest() {
         // A thread that read the clock before another recorded a later failure has its failure
         // stamped as of the newest (a time within its own record), so the slots stay in order.
-        let w = ExactRing::new(W, 4);
+        let w = Ring::new(W, 4);
         for t in [100, 200, 300, 400] {
             assert_eq!(w.record(t), None);
         }
@@ -365,7 +396,7 @@ mod tests {
     fn a_late_stamp_in_a_ring_of_two_is_recorded_as_of_the_newest() {
         // The same ring at T = 1: a straggler older than every kept stamp is not dropped but
         // stamped as of the newest, and it replaces the oldest.
-        let w = ExactRing::new(W, 1);
+        let w = Ring::new(W, 1);
         w.record(500);
         assert_eq!(w.record(600), Some(500 + W));
         assert_eq!(w.record(400), Some(600 + W));
@@ -378,7 +409,7 @@ mod tests {
         // Against a plain list of every stamp: the (T + 1)-th latest decides, turn after turn
         // of the ring, with failures close enough to trip and far enough apart not to.
         for t in [1u32, 2, 3, 4, 7, 100] {
-            let w = ExactRing::new(W, t);
+            let w = Ring::new(W, t);
             let mut all = Vec::new();
             let mut now = 0;
             for i in 0..(5 * (t as u64 + 1) + 3) {
@@ -392,7 +423,7 @@ mod tests {
                 let expected = latest.map(|s| s + W).filter(|&u| u > now);
                 assert_eq!(w.record(now), expected, "t {t}, failure {i}");
                 assert_eq!(w.open_until(now), expected, "t {t}, failure {i}");
-                let counted = all.iter().filter(|&&s| in_window(s, now, W)).count();
+                let counted = all.iter().filter(|&&s| s <= now && now - s < W).count();
                 assert_eq!(w.count(now) as usize, counted.min(t as usize + 1));
             }
         }
@@ -400,7 +431,7 @@ mod tests {
 
     #[test]
     fn failures_at_one_instant_fill_every_slot() {
-        let w = ExactRing::new(W, 4);
+        let w = Ring::new(W, 4);
         for _ in 0..4 {
             assert_eq!(w.record(7), None);
         }
@@ -412,7 +443,7 @@ mod tests {
 
     #[test]
     fn clear_forgets_everything() {
-        let w = ExactRing::new(W, 1);
+        let w = Ring::new(W, 1);
         w.record(1);
         w.record(2);
         w.clear();
@@ -422,7 +453,7 @@ mod tests {
 
     #[test]
     fn inline_slots_beyond_t_plus_one_are_never_used() {
-        let w = ExactRing::new(W, 1);
+        let w = Ring::new(W, 1);
         assert_eq!(w.record(1), None);
         assert_eq!(w.record(2), Some(1 + W));
         assert_eq!(w.record(3), Some(2 + W)); // two slots only: the oldest was replaced
@@ -431,7 +462,7 @@ mod tests {
 
     #[test]
     fn open_until_answers_without_recording() {
-        let w = ExactRing::new(W, 1);
+        let w = Ring::new(W, 1);
         assert_eq!(w.open_until(0), None);
         w.record(10);
         assert_eq!(w.open_until(10), None);
@@ -443,8 +474,9 @@ mod tests {
 
     #[test]
     fn up_to_the_inline_threshold_the_slots_take_no_heap() {
-        assert_eq!(ExactRing::new(W, INLINE_MAX_THRESHOLD).heap_bytes(), 0);
-        let heap = ExactRing::new(W, INLINE_MAX_THRESHOLD + 1);
+        let w = Nanos::new(W);
+        assert_eq!(ExactRing::new(w, INLINE_MAX_THRESHOLD).heap_bytes(), 0);
+        let heap = ExactRing::new(w, INLINE_MAX_THRESHOLD + 1);
         assert_eq!(heap.heap_bytes(), (INLINE_STAMPS + 1) * 8);
     }
 }

@@ -25,6 +25,7 @@ pub use self::exact::EXACT_MAX_THRESHOLD;
 
 use self::bucketed::Buckets;
 use self::exact::ExactRing;
+use crate::nanos::Nanos;
 
 /// The failures of the last W: exact stamps, or time buckets for a very large T.
 #[derive(Debug)]
@@ -36,8 +37,8 @@ pub(crate) enum FailureWindow {
 }
 
 impl FailureWindow {
-    /// A window of `window` nanoseconds (more than zero) for error threshold `threshold`.
-    pub(crate) fn new(window: u64, threshold: u32) -> Self {
+    /// A window of `window` (more than zero) for error threshold `threshold`.
+    pub(crate) fn new(window: Nanos, threshold: u32) -> Self {
         if threshold <= EXACT_MAX_THRESHOLD {
             FailureWindow::Exact(ExactRing::new(window, threshold))
         } else {
@@ -45,8 +46,8 @@ impl FailureWindow {
         }
     }
 
-    /// W, in nanoseconds.
-    pub(crate) fn window(&self) -> u64 {
+    /// W.
+    pub(crate) fn window(&self) -> Nanos {
         match self {
             FailureWindow::Exact(ring) => ring.window(),
             FailureWindow::Bucketed(buckets) => buckets.window(),
@@ -64,7 +65,7 @@ impl FailureWindow {
     /// Records a failure stamped `now`. Returns the instant until which the failures in the
     /// window exceed T, if they exceed it at `now`.
     #[inline]
-    pub(crate) fn record(&self, now: u64) -> Option<u64> {
+    pub(crate) fn record(&self, now: Nanos) -> Option<Nanos> {
         match self {
             FailureWindow::Exact(ring) => ring.record(now),
             FailureWindow::Bucketed(buckets) => buckets.record(now),
@@ -73,7 +74,7 @@ impl FailureWindow {
 
     /// The instant until which the failures in the window exceed T, if they exceed it at `now`,
     /// without recording anything.
-    pub(crate) fn open_until(&self, now: u64) -> Option<u64> {
+    pub(crate) fn open_until(&self, now: Nanos) -> Option<Nanos> {
         match self {
             FailureWindow::Exact(ring) => ring.open_until(now),
             FailureWindow::Bucketed(buckets) => buckets.open_until(now),
@@ -81,7 +82,7 @@ impl FailureWindow {
     }
 
     /// The failures in the window at `now`, saturating at T + 1.
-    pub(crate) fn count(&self, now: u64) -> u32 {
+    pub(crate) fn count(&self, now: Nanos) -> u32 {
         match self {
             FailureWindow::Exact(ring) => ring.count(now),
             FailureWindow::Bucketed(buckets) => buckets.count(now),
@@ -89,7 +90,7 @@ impl FailureWindow {
     }
 
     /// Whether the failures in the window at `t` exceed T.
-    pub(crate) fn exceeded_at(&self, t: u64) -> bool {
+    pub(crate) fn exceeded_at(&self, t: Nanos) -> bool {
         self.count(t) > self.threshold()
     }
 
@@ -114,15 +115,19 @@ impl FailureWindow {
 mod tests {
     use super::*;
 
-    const W: u64 = 1_000;
+    const W: Nanos = Nanos::new(1_000);
+
+    fn ns(n: u64) -> Nanos {
+        Nanos::new(n)
+    }
 
     #[test]
     fn memory_is_t_plus_one_stamps_or_64_buckets() {
         assert_eq!(FailureWindow::new(W, 3).heap_bytes(), 0); // inline
         assert_eq!(FailureWindow::new(W, 4).heap_bytes(), 5 * 8);
-        let exact = FailureWindow::new(64_000, EXACT_MAX_THRESHOLD);
+        let exact = FailureWindow::new(ns(64_000), EXACT_MAX_THRESHOLD);
         assert!(matches!(exact, FailureWindow::Exact(_)));
-        let big = FailureWindow::new(64_000, EXACT_MAX_THRESHOLD + 1);
+        let big = FailureWindow::new(ns(64_000), EXACT_MAX_THRESHOLD + 1);
         assert!(matches!(big, FailureWindow::Bucketed(_)));
         assert!(big.heap_bytes() >= BUCKETS * 8);
     }
@@ -130,14 +135,14 @@ mod tests {
     #[test]
     fn both_modes_answer_alike_where_a_bucket_is_one_nanosecond() {
         // W = 64 ns: 64 buckets of 1 ns, as exact as the stamps.
-        let exact = FailureWindow::new(64, 2);
-        let bucketed = FailureWindow::Bucketed(Box::new(Buckets::new(64, 2)));
-        for now in [3, 10, 20, 70, 80, 200] {
-            assert_eq!(exact.record(now), bucketed.record(now), "{now}");
-            assert_eq!(exact.count(now), bucketed.count(now), "{now}");
-            assert_eq!(exact.exceeded_at(now), bucketed.exceeded_at(now), "{now}");
+        let exact = FailureWindow::new(ns(64), 2);
+        let bucketed = FailureWindow::Bucketed(Box::new(Buckets::new(ns(64), 2)));
+        for now in [3, 10, 20, 70, 80, 200].map(ns) {
+            assert_eq!(exact.record(now), bucketed.record(now), "{now:?}");
+            assert_eq!(exact.count(now), bucketed.count(now), "{now:?}");
+            assert_eq!(exact.exceeded_at(now), bucketed.exceeded_at(now), "{now:?}");
         }
-        assert_eq!((exact.window(), bucketed.window()), (64, 64));
+        assert_eq!((exact.window(), bucketed.window()), (ns(64), ns(64)));
         assert_eq!((exact.threshold(), bucketed.threshold()), (2, 2));
     }
 }
