@@ -75,6 +75,16 @@ struct Locked {
     probes: Probes,
 }
 
+/// The answer of admission's slow path, out of line: a `Result` with its tag in a byte of its
+/// own (`repr(u8)`) rather than in a spare value of the rejection's `Duration`, so that the
+/// caller's fast path, inlined into a `call` future's poll, keeps its registers (measured: two
+/// instructions fewer, and a register less saved, per closed call polled out of line).
+#[repr(u8)]
+enum Slow {
+    Admitted(PermitWord),
+    Rejected(CircuitOpenError),
+}
+
 /// Everything a breaker is built from, checked: what [`Inner::new`] lays out.
 pub(crate) struct Parts {
     /// W.
@@ -154,7 +164,10 @@ impl Inner {
         if word == StateWord::CLOSED {
             return Ok(PermitWord::CLOSED);
         }
-        self.acquire_slow(word)
+        match self.acquire_slow(word) {
+            Slow::Admitted(permit) => Ok(permit),
+            Slow::Rejected(open) => Err(open),
+        }
     }
 
     /// The count rule's T, if it is on.
@@ -408,36 +421,39 @@ impl Inner {
 
     /// A call the circuit does not admit: rejected, or in shadow mode admitted with a permit
     /// that records nothing.
-    fn reject(&self, open: CircuitOpenError) -> Result<PermitWord, CircuitOpenError> {
+    fn reject(&self, open: CircuitOpenError) -> Slow {
         let shadow = self.is_shadow();
         if let Some(observe) = self.observe() {
             observe.rejected(open.retry_after(), shadow);
         }
         if shadow {
-            Ok(PermitWord::SHADOW)
+            Slow::Admitted(PermitWord::SHADOW)
         } else {
-            Err(open)
+            Slow::Rejected(open)
         }
     }
 
     #[cold]
-    fn acquire_slow(&self, word: StateWord) -> Result<PermitWord, CircuitOpenError> {
-        let admitted = match word.read() {
-            Published::Closed | Published::ForcedClosed => Ok(self.closed_permit(|| self.now())),
-            Published::ForcedOpen => Err(CircuitOpenError::forced()),
+    fn acquire_slow(&self, word: StateWord) -> Slow {
+        let open = match word.read() {
+            Published::Closed | Published::ForcedClosed => {
+                return Slow::Admitted(self.closed_permit(|| self.now()));
+            }
+            Published::ForcedOpen => CircuitOpenError::forced(),
             Published::At(until) => {
                 let now = self.now();
                 if now < until {
                     // Open: the word alone says so, with no lock.
-                    Err(CircuitOpenError::new(
-                        until.saturating_sub(now).to_duration(),
-                    ))
+                    CircuitOpenError::new(until.saturating_sub(now).to_duration())
                 } else {
-                    self.admit(now)
+                    match self.admit(now) {
+                        Ok(permit) => return Slow::Admitted(permit),
+                        Err(open) => open,
+                    }
                 }
             }
         };
-        admitted.or_else(|open| self.reject(open))
+        self.reject(open)
     }
 
     /// Admission by the state machine, once an open period has ended.

@@ -10,7 +10,7 @@
 //! (admission, a recorded outcome, `state()`, `Debug`, forcing, resetting) goes through it: they
 //! cannot disagree about the state.
 //!
-//! The breaker only *publishes* its result (`breaker.rs`): without probing, the phase fits in
+//! The breaker only *publishes* its result (`inner.rs`): without probing, the phase fits in
 //! one atomic word and the function runs inside a compare-and-swap loop (a decision may be
 //! computed twice, it is committed once); with probing, the phase and the probes sit behind a
 //! small lock, and the word is published under it. Either way admission while closed is one

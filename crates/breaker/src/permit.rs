@@ -57,6 +57,7 @@ pub trait Holds: Sealed {}
 pub struct BreakerRef<'a>(&'a Inner);
 
 impl<'a> BreakerRef<'a> {
+    #[inline]
     pub(crate) fn new(inner: &'a Inner) -> Self {
         Self(inner)
     }
@@ -120,6 +121,7 @@ impl<H: Holds> Permit<'_, H> {
     }
 
     /// The holder of this permit.
+    #[inline]
     pub(crate) fn holder(&self) -> &H {
         &self.holder
     }
