@@ -2,7 +2,7 @@
 //!
 //! # Why a ring
 //!
-//! The window's answer depends on the (T + 1)-th latest failure alone (see the module above),
+//! The window's answer depends on the (T + 1)-th latest failure alone (see the parent module),
 //! so the ring keeps exactly the T + 1 latest stamps, in order from a cursor, and a new failure
 //! replaces the oldest: the slot under the cursor. Finding the oldest is then O(1), not a pass
 //! over the slots, whatever T; one shape serves every T, from four slots to 4 097.
