@@ -17,8 +17,12 @@ use crate::error::{CircuitOpenError, Error};
 use crate::inner::Inner;
 use crate::machine::Event;
 use crate::observe::Observe;
-use crate::permit::{BreakerRef, Holds, Permit, Sealed};
+use crate::permit::{BreakerRef, Holds, Sealed};
 use crate::state::{Reason, State};
+
+// The permit a handle gives, named beside the handle as well as in its own module, so that code
+// taking permits from a handle imports both from here.
+pub(crate) use crate::permit::Permit;
 
 /// A circuit breaker: more than T failures in the last W opens it.
 ///
