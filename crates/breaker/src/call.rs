@@ -1,4 +1,5 @@
-//! The future of [`CircuitBreaker::call`], written by hand rather than as an `async fn`.
+//! The future of [`CircuitBreaker::call`](crate::CircuitBreaker::call), written by hand rather
+//! than as an `async fn`.
 //!
 //! # Why by hand
 //!
@@ -27,12 +28,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use crate::breaker::{CircuitBreaker, Permit};
 use crate::error::Error;
+use crate::inner::Inner;
+use crate::permit::Permit;
 
 pin_project_lite::pin_project! {
-    /// The future [`CircuitBreaker::call`] returns: asks for a permit when first polled, then
-    /// runs the call and records its result.
+    /// The future [`CircuitBreaker::call`](crate::CircuitBreaker::call) returns: asks for a
+    /// permit when first polled, then runs the call and records its result.
     pub(crate) struct Call<'a, F> {
         // Not asked for until the first poll; then the call's permit, told when the call ends.
         // Dropped with this future while the call runs, it records nothing.
@@ -44,7 +46,7 @@ pin_project_lite::pin_project! {
 
 impl<'a, F> Call<'a, F> {
     #[inline]
-    pub(crate) fn new(breaker: &'a CircuitBreaker, call: F) -> Self {
+    pub(crate) fn new(breaker: &'a Inner, call: F) -> Self {
         Self {
             permit: Permit::unasked(breaker),
             call,
@@ -83,6 +85,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::CircuitBreaker;
 
     fn poll_once<F: Future>(f: F) -> Poll<F::Output> {
         pin!(f).poll(&mut Context::from_waker(Waker::noop()))

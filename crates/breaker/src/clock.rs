@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::nanos::Nanos;
 use crate::sync::{AtomicU64, Ordering};
 
 /// A monotonic source of time for a [`CircuitBreaker`](crate::CircuitBreaker).
@@ -90,7 +91,7 @@ impl MonotonicClock {
     /// The time since the origin in nanoseconds: the processor's counter read once, less the
     /// origin's reading, scaled by one multiplication and a shift. No `Duration` is made.
     #[inline]
-    pub(crate) fn nanos(self) -> u64 {
+    pub(crate) fn nanos(self) -> Nanos {
         crate::sync::process_static!(SOURCE: (quanta::Clock, u64) = {
             let clock = quanta::Clock::new();
             let origin = clock.raw();
@@ -99,14 +100,14 @@ impl MonotonicClock {
         let (clock, origin) = &*SOURCE;
         // Zero if the counter reads below the origin (a core whose counter lags): never back
         // before the origin, as the clock promises.
-        clock.delta_as_nanos(*origin, clock.raw())
+        Nanos::new(clock.delta_as_nanos(*origin, clock.raw()))
     }
 }
 
 impl Clock for MonotonicClock {
     #[inline]
     fn now(&self) -> Duration {
-        Duration::from_nanos(self.nanos())
+        self.nanos().to_duration()
     }
 }
 
@@ -140,25 +141,20 @@ impl ManualClock {
     ///
     /// The time saturates at `u64::MAX` nanoseconds (about 584 years) rather than wrapping.
     pub fn advance(&self, by: Duration) {
-        let step = nanos(by);
+        let step = Nanos::saturating_from(by);
         // fetch_update never fails with a closure that always returns Some.
         let _ = self
             .nanos
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
-                Some(t.saturating_add(step))
+                Some(Nanos::new(t).saturating_add(step).as_u64())
             });
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Duration {
-        Duration::from_nanos(self.nanos.load(Ordering::Acquire))
+        Nanos::new(self.nanos.load(Ordering::Acquire)).to_duration()
     }
-}
-
-/// A duration as whole nanoseconds, saturating at `u64::MAX`.
-pub(crate) fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

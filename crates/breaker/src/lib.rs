@@ -14,6 +14,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
+mod builder;
 mod call;
 mod classify;
 mod clock;
@@ -21,24 +22,31 @@ mod error;
 mod guard;
 #[cfg(feature = "http")]
 pub mod http;
+mod inner;
 mod machine;
 #[cfg(feature = "reqwest-middleware")]
 pub mod middleware;
+mod nanos;
 mod observe;
+mod permit;
+mod permit_word;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
 mod state;
+mod state_word;
 mod sync;
 mod tagged;
 #[cfg(feature = "tower")]
 pub mod tower;
-pub mod window;
+mod window;
 
-pub use crate::breaker::{Builder, CircuitBreaker, OwnedPermit, Permit, Probing};
+pub use crate::breaker::{CircuitBreaker, OwnedPermit};
+pub use crate::builder::{Builder, Probing};
 pub use crate::classify::Classify;
 pub use crate::clock::{Clock, ManualClock, MonotonicClock};
 pub use crate::error::{CircuitOpenError, ConfigError, Error};
+pub use crate::permit::{BreakerRef, Holds, Permit};
 #[cfg(feature = "registry")]
 pub use crate::registry::Registry;
 pub use crate::state::{Outcome, Reason, State, StateChange};

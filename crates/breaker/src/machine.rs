@@ -10,7 +10,7 @@
 //! (admission, a recorded outcome, `state()`, `Debug`, forcing, resetting) goes through it: they
 //! cannot disagree about the state.
 //!
-//! The breaker only *publishes* its result (`breaker.rs`): without probing, the phase fits in
+//! The breaker only *publishes* its result (`inner.rs`): without probing, the phase fits in
 //! one atomic word and the function runs inside a compare-and-swap loop (a decision may be
 //! computed twice, it is committed once); with probing, the phase and the probes sit behind a
 //! small lock, and the word is published under it. Either way admission while closed is one
@@ -23,8 +23,7 @@
 //! a probe that ran past its timeout fails at its deadline. The changes carry those instants,
 //! whoever notices them.
 
-use std::time::Duration;
-
+use crate::nanos::Nanos;
 use crate::state::{Outcome, Reason, State, StateChange};
 
 /// The state, with what each state needs to know.
@@ -35,14 +34,14 @@ pub(crate) enum Phase {
     /// Calls are rejected until `until`, the period of backoff step `level` (0 without
     /// probing), opened for `reason`.
     Open {
-        until: u64,
+        until: Nanos,
         level: u32,
         reason: Reason,
     },
     /// With probing: half-open since `since`, after an open period of step `level`; `successes`
     /// probes have succeeded so far (the probes in flight are in [`Probes`]).
     HalfOpen {
-        since: u64,
+        since: Nanos,
         level: u32,
         successes: u32,
     },
@@ -75,26 +74,28 @@ pub(crate) enum Recovery {
     Probing(ProbePolicy),
 }
 
-/// Half-open probing, validated, in nanoseconds.
+/// Half-open probing, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ProbePolicy {
     /// P: probes at once, and successes to close.
     pub(crate) probes: u32,
     /// Step 0 of the backoff.
-    pub(crate) open_time: u64,
+    pub(crate) open_time: Nanos,
     pub(crate) multiplier: f64,
-    pub(crate) cap: u64,
+    pub(crate) cap: Nanos,
     /// How long a probe may run.
-    pub(crate) timeout: u64,
+    pub(crate) timeout: Nanos,
 }
 
 impl ProbePolicy {
     /// The length of backoff step `level`: `min(open_time × multiplier^level, cap)`.
-    pub(crate) fn step(&self, level: u32) -> u64 {
+    pub(crate) fn step(&self, level: u32) -> Nanos {
         let exponent = i32::try_from(level).unwrap_or(i32::MAX);
-        let step = self.open_time as f64 * self.multiplier.powi(exponent);
-        // `as` saturates; the cap bounds the rest (and an infinite product).
-        (step as u64).clamp(self.open_time, self.cap)
+        let step = self
+            .open_time
+            .saturating_mul_f64(self.multiplier.powi(exponent));
+        // The product saturates; the cap bounds the rest (and an infinite product).
+        step.clamp(self.open_time, self.cap)
     }
 }
 
@@ -104,7 +105,7 @@ pub(crate) struct Policy {
     pub(crate) recovery: Recovery,
     /// The slow-call threshold: a probe that succeeds later than this after it started is a
     /// failure.
-    pub(crate) slow: Option<u64>,
+    pub(crate) slow: Option<Nanos>,
 }
 
 impl Policy {
@@ -117,12 +118,12 @@ impl Policy {
 
 /// The count rule's window, read-only, as the transition asks it.
 pub(crate) trait CountWindow {
-    /// W, in nanoseconds.
-    fn width(&self) -> u64;
+    /// W.
+    fn width(&self) -> Nanos;
     /// The instant until which the failures in the window exceed T, if they do at `now`.
-    fn open_until(&self, now: u64) -> Option<u64>;
+    fn open_until(&self, now: Nanos) -> Option<Nanos>;
     /// Whether the failures stamped at or before `t` and in the window at `t` exceed T.
-    fn exceeded_at(&self, t: u64) -> bool;
+    fn exceeded_at(&self, t: Nanos) -> bool;
 }
 
 /// The probes in flight with probing: the start of each one, one place per probe, and the
@@ -130,7 +131,7 @@ pub(crate) trait CountWindow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Probes {
     epoch: u64,
-    starts: Vec<Option<u64>>,
+    starts: Vec<Option<Nanos>>,
 }
 
 impl Probes {
@@ -150,7 +151,7 @@ impl Probes {
 
     /// The bytes of heap the places take.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.starts.capacity() * std::mem::size_of::<Option<u64>>()
+        self.starts.capacity() * std::mem::size_of::<Option<Nanos>>()
     }
 
     /// Carries out the step's effect on the probes.
@@ -175,7 +176,7 @@ struct ProbesView<'a> {
 }
 
 impl ProbesView<'_> {
-    fn starts(&self) -> impl Iterator<Item = u64> + '_ {
+    fn starts(&self) -> impl Iterator<Item = Nanos> + '_ {
         let live = if self.cleared {
             &[][..]
         } else {
@@ -188,7 +189,7 @@ impl ProbesView<'_> {
         u32::try_from(self.starts().count()).unwrap_or(u32::MAX)
     }
 
-    fn earliest_deadline(&self, timeout: u64) -> Option<u64> {
+    fn earliest_deadline(&self, timeout: Nanos) -> Option<Nanos> {
         self.starts().map(|s| s.saturating_add(timeout)).min()
     }
 
@@ -208,7 +209,7 @@ impl ProbesView<'_> {
         }
     }
 
-    fn start(&self, slot: usize) -> Option<u64> {
+    fn start(&self, slot: usize) -> Option<Nanos> {
         if self.cleared {
             None
         } else {
@@ -226,6 +227,9 @@ const SLOT_BITS: u32 = 12;
 const EPOCH_MASK: u64 = (1 << 50) - 1;
 
 impl Ticket {
+    /// The bits of the largest ticket: the last epoch's last place, below 2⁶².
+    pub(crate) const MAX_BITS: u64 = EPOCH_MASK << SLOT_BITS | ((1 << SLOT_BITS) - 1);
+
     fn new(epoch: u64, slot: usize) -> Self {
         Self((epoch & EPOCH_MASK) << SLOT_BITS | slot as u64)
     }
@@ -256,7 +260,10 @@ pub(crate) enum Event {
     Admit,
     /// A rule fired on an outcome recorded now. `until`: with the count rule, the instant its
     /// window falls back to T.
-    Trip { reason: Reason, until: Option<u64> },
+    Trip {
+        reason: Reason,
+        until: Option<Nanos>,
+    },
     /// A probe ended (`None`: its permit was dropped untold).
     ProbeEnd {
         ticket: Ticket,
@@ -264,7 +271,7 @@ pub(crate) enum Event {
     },
     /// Open until at least `until`, for `reason` (a `Retry-After`, or a trip elsewhere in a
     /// fleet).
-    HoldOpen { until: u64, reason: Reason },
+    HoldOpen { until: Nanos, reason: Reason },
     /// `force_open()`.
     ForceOpen,
     /// `force_closed()`.
@@ -282,8 +289,8 @@ pub(crate) enum Admission {
     Call,
     /// A probe of the half-open period.
     Probe(Ticket),
-    /// Rejected: the circuit admits a call again in `wait` nanoseconds.
-    Reject { wait: u64 },
+    /// Rejected: the circuit admits a call again after `wait`.
+    Reject { wait: Nanos },
     /// Rejected while forced open.
     RejectForced,
 }
@@ -291,7 +298,7 @@ pub(crate) enum Admission {
 /// What to do to a probe place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SlotOp {
-    Take(usize, u64),
+    Take(usize, Nanos),
     Free(usize),
 }
 
@@ -319,12 +326,12 @@ pub(crate) struct Changes {
 }
 
 impl Changes {
-    fn push(&mut self, from: State, to: State, at: u64, reason: Reason) {
+    fn push(&mut self, from: State, to: State, at: Nanos, reason: Reason) {
         if let Some(free) = self.list.iter_mut().find(|c| c.is_none()) {
             *free = Some(StateChange {
                 from,
                 to,
-                at: Duration::from_nanos(at),
+                at: at.to_duration(),
                 reason,
             });
         }
@@ -354,7 +361,7 @@ pub(crate) struct Step {
 }
 
 impl Step {
-    fn change(&mut self, to: Phase, at: u64, reason: Reason) {
+    fn change(&mut self, to: Phase, at: Nanos, reason: Reason) {
         self.changes
             .push(self.phase.state(), to.state(), at, reason);
         self.phase = to;
@@ -368,7 +375,7 @@ pub(crate) fn transition(
     phase: Phase,
     probes: &Probes,
     event: Event,
-    now: u64,
+    now: Nanos,
     window: &dyn CountWindow,
 ) -> Step {
     let mut step = Step {
@@ -418,7 +425,7 @@ fn catch_up(
     policy: &Policy,
     step: &mut Step,
     probes: &Probes,
-    now: u64,
+    now: Nanos,
     window: &dyn CountWindow,
     counted: bool,
 ) {
@@ -442,7 +449,7 @@ fn catch_up(
                         reason: Reason::FailureCount,
                     };
                 } else {
-                    let why = if window.exceeded_at(until.saturating_sub(1)) {
+                    let why = if window.exceeded_at(until.saturating_sub(Nanos::new(1))) {
                         Reason::WindowEmptied
                     } else {
                         Reason::OpenTimeElapsed
@@ -474,7 +481,7 @@ fn catch_up(
 }
 
 /// Half-open (or closed) to open at `at`, for backoff step `level + 1`.
-fn reopen(p: &ProbePolicy, step: &mut Step, level: u32, at: u64, reason: Reason) {
+fn reopen(p: &ProbePolicy, step: &mut Step, level: u32, at: Nanos, reason: Reason) {
     let level = level.saturating_add(1);
     let open = Phase::Open {
         until: at.saturating_add(p.step(level)),
@@ -485,13 +492,18 @@ fn reopen(p: &ProbePolicy, step: &mut Step, level: u32, at: u64, reason: Reason)
     step.probes.clear = true;
 }
 
-fn admit(policy: &Policy, step: &mut Step, view: ProbesView<'_>, now: u64) -> Admission {
+fn admit(policy: &Policy, step: &mut Step, view: ProbesView<'_>, now: Nanos) -> Admission {
     match step.phase {
         Phase::Closed | Phase::ForcedClosed => Admission::Call,
-        Phase::Open { until, .. } => Admission::Reject { wait: until - now },
+        // An open period still open at `now` (else it has ended): it ends after `now`.
+        Phase::Open { until, .. } => Admission::Reject {
+            wait: until.saturating_sub(now),
+        },
         // A caller whose clock reading is older than the half-open period: at its `now` the
         // circuit was still open, until the period began.
-        Phase::HalfOpen { since, .. } if now < since => Admission::Reject { wait: since - now },
+        Phase::HalfOpen { since, .. } if now < since => Admission::Reject {
+            wait: since.saturating_sub(now),
+        },
         Phase::ForcedOpen => Admission::RejectForced,
         Phase::HalfOpen { successes, .. } => {
             let Recovery::Probing(p) = &policy.recovery else {
@@ -516,8 +528,8 @@ fn trip(
     policy: &Policy,
     step: &mut Step,
     reason: Reason,
-    until: Option<u64>,
-    now: u64,
+    until: Option<Nanos>,
+    now: Nanos,
     window: &dyn CountWindow,
 ) {
     // The count rule is asked again: a close that cleared the window may have come between
@@ -572,7 +584,7 @@ fn probe_end(
     view: ProbesView<'_>,
     ticket: Ticket,
     outcome: Option<Outcome>,
-    now: u64,
+    now: Nanos,
 ) {
     step.recorded = outcome;
     let (
@@ -590,7 +602,7 @@ fn probe_end(
         return;
     }
     let slot = ticket.slot();
-    let slow = |start: u64| policy.slow.is_some_and(|s| now.saturating_sub(start) > s);
+    let slow = |start: Nanos| policy.slow.is_some_and(|s| now.saturating_sub(start) > s);
     let outcome = match (outcome, view.start(slot)) {
         (Some(Outcome::Success), Some(start)) if slow(start) => Some(Outcome::Failure),
         (outcome, _) => outcome,
@@ -620,7 +632,7 @@ fn probe_end(
     }
 }
 
-fn hold_open(step: &mut Step, until: u64, reason: Reason, now: u64) {
+fn hold_open(step: &mut Step, until: Nanos, reason: Reason, now: Nanos) {
     if until <= now {
         return;
     }
@@ -657,7 +669,7 @@ fn hold_open(step: &mut Step, until: u64, reason: Reason, now: u64) {
     }
 }
 
-fn force(step: &mut Step, to: Phase, now: u64) {
+fn force(step: &mut Step, to: Phase, now: Nanos) {
     if step.phase != to {
         step.change(to, now, Reason::Forced);
         step.probes.clear = true;
@@ -670,6 +682,11 @@ mod tests {
 
     const SEC: u64 = 1_000_000_000;
 
+    /// `n` nanoseconds: the tables below write time as plain numbers.
+    fn ns(n: u64) -> Nanos {
+        Nanos::new(n)
+    }
+
     /// A count window that answers from a fixed list of "over T until" periods.
     struct Window {
         width: u64,
@@ -678,16 +695,17 @@ mod tests {
     }
 
     impl CountWindow for Window {
-        fn width(&self) -> u64 {
-            self.width
+        fn width(&self) -> Nanos {
+            ns(self.width)
         }
-        fn open_until(&self, now: u64) -> Option<u64> {
+        fn open_until(&self, now: Nanos) -> Option<Nanos> {
+            let now = now.as_u64();
             self.over
                 .iter()
                 .find(|&&(from, until)| from <= now && now < until)
-                .map(|&(_, until)| until)
+                .map(|&(_, until)| ns(until))
         }
-        fn exceeded_at(&self, t: u64) -> bool {
+        fn exceeded_at(&self, t: Nanos) -> bool {
             self.open_until(t).is_some()
         }
     }
@@ -708,10 +726,10 @@ mod tests {
         Policy {
             recovery: Recovery::Probing(ProbePolicy {
                 probes,
-                open_time: SEC,
+                open_time: ns(SEC),
                 multiplier: 2.0,
-                cap: 8 * SEC,
-                timeout: 3 * SEC,
+                cap: ns(8 * SEC),
+                timeout: ns(3 * SEC),
             }),
             slow: None,
         }
@@ -719,7 +737,7 @@ mod tests {
 
     fn open(until: u64, level: u32, reason: Reason) -> Phase {
         Phase::Open {
-            until,
+            until: ns(until),
             level,
             reason,
         }
@@ -733,7 +751,7 @@ mod tests {
     }
 
     fn run(policy: &Policy, phase: Phase, event: Event, now: u64, w: &Window) -> Step {
-        transition(policy, phase, &Probes::new(0), event, now, w)
+        transition(policy, phase, &Probes::new(0), event, ns(now), w)
     }
 
     #[test]
@@ -743,7 +761,7 @@ mod tests {
         assert_eq!((s.phase, s.admission), (Phase::Closed, Admission::Call));
         let trip = Event::Trip {
             reason: Reason::FailureCount,
-            until: Some(7 * SEC),
+            until: Some(ns(7 * SEC)),
         };
         let s = run(
             &p,
@@ -764,7 +782,7 @@ mod tests {
     fn a_count_trip_after_the_window_was_cleared_is_forgotten() {
         let trip = Event::Trip {
             reason: Reason::FailureCount,
-            until: Some(7 * SEC),
+            until: Some(ns(7 * SEC)),
         };
         let s = run(&probing(1), Phase::Closed, trip, 2 * SEC, &quiet());
         assert_eq!(s.phase, Phase::Closed);
@@ -773,7 +791,7 @@ mod tests {
     #[test]
     fn a_caller_with_a_reading_older_than_the_half_open_period_is_told_to_wait_for_it() {
         let half = Phase::HalfOpen {
-            since: 2 * SEC,
+            since: ns(2 * SEC),
             level: 0,
             successes: 0,
         };
@@ -782,10 +800,10 @@ mod tests {
             half,
             &Probes::new(1),
             Event::Admit,
-            SEC,
+            ns(SEC),
             &quiet(),
         );
-        assert_eq!(s.admission, Admission::Reject { wait: SEC });
+        assert_eq!(s.admission, Admission::Reject { wait: ns(SEC) });
     }
 
     #[test]
@@ -806,7 +824,7 @@ mod tests {
         let p = Policy::DEFAULT;
         let phase = open(5 * SEC, 0, Reason::FailureCount);
         let s = run(&p, phase, Event::Admit, 5 * SEC - 1, &quiet());
-        assert_eq!(s.admission, Admission::Reject { wait: 1 });
+        assert_eq!(s.admission, Admission::Reject { wait: ns(1) });
         assert!(s.changes.is_empty());
         // At the instant itself: closed, reported at that instant.
         let w = Window {
@@ -860,7 +878,7 @@ mod tests {
         let phase = open(5 * SEC, 0, Reason::FailureCount);
         let later = Event::Trip {
             reason: Reason::FailureCount,
-            until: Some(6 * SEC),
+            until: Some(ns(6 * SEC)),
         };
         assert_eq!(
             run(&p, phase, later, SEC, &over(&[(SEC, 6 * SEC)])).phase,
@@ -868,7 +886,7 @@ mod tests {
         );
         let earlier = Event::Trip {
             reason: Reason::FailureCount,
-            until: Some(4 * SEC),
+            until: Some(ns(4 * SEC)),
         };
         let s = run(&p, phase, earlier, SEC, &over(&[(SEC, 4 * SEC)]));
         assert_eq!(s.phase, phase);
@@ -879,7 +897,7 @@ mod tests {
     fn a_trip_after_an_unnoticed_end_reports_the_end_first() {
         let trip = Event::Trip {
             reason: Reason::FailureCount,
-            until: Some(9 * SEC),
+            until: Some(ns(9 * SEC)),
         };
         let s = run(
             &Policy::DEFAULT,
@@ -902,19 +920,19 @@ mod tests {
         let p = probing(2);
         let mut probes = Probes::new(2);
         let phase = open(SEC, 0, Reason::FailureCount);
-        let s = transition(&p, phase, &probes, Event::Admit, SEC, &quiet());
+        let s = transition(&p, phase, &probes, Event::Admit, ns(SEC), &quiet());
         assert_eq!(
             changes(&s),
             [(State::Open, State::HalfOpen, SEC, Reason::OpenTimeElapsed)]
         );
         assert!(matches!(s.admission, Admission::Probe(_)));
         probes.apply(s.probes);
-        let s = transition(&p, s.phase, &probes, Event::Admit, SEC, &quiet());
+        let s = transition(&p, s.phase, &probes, Event::Admit, ns(SEC), &quiet());
         assert!(matches!(s.admission, Admission::Probe(_)));
         probes.apply(s.probes);
-        let s = transition(&p, s.phase, &probes, Event::Admit, SEC, &quiet());
+        let s = transition(&p, s.phase, &probes, Event::Admit, ns(SEC), &quiet());
         // Both places taken: the soonest one frees is at the first probe's deadline.
-        assert_eq!(s.admission, Admission::Reject { wait: 3 * SEC });
+        assert_eq!(s.admission, Admission::Reject { wait: ns(3 * SEC) });
     }
 
     /// Half-open at backoff step `level` since 0, with one probe taken at 0: the phase, the
@@ -922,11 +940,11 @@ mod tests {
     fn one_probe(p: &Policy, level: u32) -> (Phase, Probes, Ticket) {
         let mut probes = Probes::new(1);
         let half = Phase::HalfOpen {
-            since: 0,
+            since: ns(0),
             level,
             successes: 0,
         };
-        let s = transition(p, half, &probes, Event::Admit, 0, &quiet());
+        let s = transition(p, half, &probes, Event::Admit, ns(0), &quiet());
         let Admission::Probe(ticket) = s.admission else {
             panic!("expected a probe")
         };
@@ -942,7 +960,7 @@ mod tests {
             ticket,
             outcome: Some(Outcome::Success),
         };
-        let s = transition(&p, phase, &probes, end, 1, &quiet());
+        let s = transition(&p, phase, &probes, end, ns(1), &quiet());
         assert_eq!(s.phase, Phase::Closed);
         assert_eq!(
             changes(&s),
@@ -965,7 +983,7 @@ mod tests {
             ticket,
             outcome: Some(Outcome::Failure),
         };
-        let s = transition(&p, phase, &probes, end, SEC, &quiet());
+        let s = transition(&p, phase, &probes, end, ns(SEC), &quiet());
         // Step 2 of 1 s × 2^k: 4 s.
         assert_eq!(s.phase, open(5 * SEC, 2, Reason::ProbeFailed));
         assert!(s.probes.clear);
@@ -976,17 +994,17 @@ mod tests {
         let p = probing(1);
         let mut probes = Probes::new(1);
         let half = Phase::HalfOpen {
-            since: 0,
+            since: ns(0),
             level: 0,
             successes: 0,
         };
-        let s = transition(&p, half, &probes, Event::Admit, 0, &quiet());
+        let s = transition(&p, half, &probes, Event::Admit, ns(0), &quiet());
         probes.apply(s.probes);
         // One nanosecond before the deadline: still half-open.
-        let s2 = transition(&p, s.phase, &probes, Event::Look, 3 * SEC - 1, &quiet());
+        let s2 = transition(&p, s.phase, &probes, Event::Look, ns(3 * SEC - 1), &quiet());
         assert_eq!(s2.phase, s.phase);
         // Long after: failed at 3 s, open for 2 s, half-open again at 5 s.
-        let s2 = transition(&p, s.phase, &probes, Event::Look, 6 * SEC, &quiet());
+        let s2 = transition(&p, s.phase, &probes, Event::Look, ns(6 * SEC), &quiet());
         assert_eq!(
             changes(&s2),
             [
@@ -1010,15 +1028,15 @@ mod tests {
             ticket: old,
             outcome: Some(Outcome::Failure),
         };
-        let s = transition(&p, phase, &probes, fail, 0, &quiet());
+        let s = transition(&p, phase, &probes, fail, ns(0), &quiet());
         probes.apply(s.probes);
-        let s = transition(&p, s.phase, &probes, Event::Admit, 2 * SEC, &quiet());
+        let s = transition(&p, s.phase, &probes, Event::Admit, ns(2 * SEC), &quiet());
         probes.apply(s.probes);
         let late = Event::ProbeEnd {
             ticket: old,
             outcome: Some(Outcome::Success),
         };
-        let s2 = transition(&p, s.phase, &probes, late, 2 * SEC, &quiet());
+        let s2 = transition(&p, s.phase, &probes, late, ns(2 * SEC), &quiet());
         assert_eq!(s2.phase, s.phase);
         assert_eq!(s2.probes, ProbeOp::default());
     }
@@ -1026,14 +1044,14 @@ mod tests {
     #[test]
     fn a_slow_probe_success_is_a_failure() {
         let mut p = probing(1);
-        p.slow = Some(SEC);
+        p.slow = Some(ns(SEC));
         for (ends, closed) in [(SEC, true), (SEC + 1, false)] {
             let (phase, probes, ticket) = one_probe(&p, 0);
             let end = Event::ProbeEnd {
                 ticket,
                 outcome: Some(Outcome::Success),
             };
-            let s = transition(&p, phase, &probes, end, ends, &quiet());
+            let s = transition(&p, phase, &probes, end, ns(ends), &quiet());
             assert_eq!(s.phase == Phase::Closed, closed, "ended at {ends}");
         }
     }
@@ -1054,7 +1072,7 @@ mod tests {
         );
         let trip = Event::Trip {
             reason: Reason::FailureCount,
-            until: Some(SEC),
+            until: Some(ns(SEC)),
         };
         assert_eq!(
             run(&p, Phase::ForcedClosed, trip, 0, &quiet()).phase,
@@ -1083,7 +1101,7 @@ mod tests {
             &p,
             Phase::Closed,
             Event::HoldOpen {
-                until: 30 * SEC,
+                until: ns(30 * SEC),
                 reason: Reason::RetryAfter,
             },
             SEC,
@@ -1097,7 +1115,7 @@ mod tests {
                 &p,
                 phase,
                 Event::HoldOpen {
-                    until: 5 * SEC,
+                    until: ns(5 * SEC),
                     reason: Reason::RetryAfter,
                 },
                 SEC,
@@ -1111,7 +1129,7 @@ mod tests {
                 &p,
                 phase,
                 Event::HoldOpen {
-                    until: 20 * SEC,
+                    until: ns(20 * SEC),
                     reason: Reason::RetryAfter,
                 },
                 SEC,
@@ -1125,7 +1143,7 @@ mod tests {
                 &p,
                 Phase::ForcedClosed,
                 Event::HoldOpen {
-                    until: 20 * SEC,
+                    until: ns(20 * SEC),
                     reason: Reason::RetryAfter,
                 },
                 SEC,
@@ -1143,7 +1161,7 @@ mod tests {
             &p,
             Phase::Closed,
             Event::HoldOpen {
-                until: 3 * SEC,
+                until: ns(3 * SEC),
                 reason: Reason::Remote,
             },
             SEC,
@@ -1159,8 +1177,8 @@ mod tests {
         let Recovery::Probing(p) = probing(1).recovery else {
             unreachable!()
         };
-        let secs: Vec<u64> = (0..6).map(|k| p.step(k) / SEC).collect();
+        let secs: Vec<u64> = (0..6).map(|k| p.step(k).as_u64() / SEC).collect();
         assert_eq!(secs, [1, 2, 4, 8, 8, 8]);
-        assert_eq!(p.step(u32::MAX), 8 * SEC);
+        assert_eq!(p.step(u32::MAX), ns(8 * SEC));
     }
 }

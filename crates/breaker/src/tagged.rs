@@ -1,6 +1,5 @@
 //! A counter word tagged with the time bucket it counts for: the cell of every bucketed window
-//! (the count rule's above [`EXACT_MAX_THRESHOLD`](crate::window::EXACT_MAX_THRESHOLD), the
-//! failure-rate rule's always).
+//! (the count rule's for a very large threshold, the failure-rate rule's always).
 //!
 //! One atomic word holds `(bucket index mod 2^32) << 32 | count`, so a ring of such words
 //! expires by arithmetic: a word whose tag is not the bucket asked for counts nothing, and the

@@ -7,7 +7,7 @@
 //! - [`consecutive`]: n failures in a row.
 //!
 //! The slow-call rule is no rule of its own: it turns a success that took too long into a
-//! failure before any rule sees it (see `breaker.rs`).
+//! failure before any rule sees it (see `inner.rs`).
 //!
 //! Every configured rule sees every recorded outcome (a success too: it can bring the calls up
 //! to the rate rule's minimum), and a rule that fires asks the state machine to trip with its
@@ -18,6 +18,7 @@
 pub(crate) mod consecutive;
 pub(crate) mod rate;
 
+use crate::nanos::Nanos;
 use crate::state::Reason;
 
 /// The opt-in rules of one breaker.
@@ -34,7 +35,7 @@ impl Rules {
     }
 
     /// Records a failure at `now`; the reason of the first rule that fires.
-    pub(crate) fn failure(&self, now: u64) -> Option<Reason> {
+    pub(crate) fn failure(&self, now: Nanos) -> Option<Reason> {
         let rate = self.rate.as_ref().is_some_and(|r| r.record(true, now));
         let streak = self.consecutive.as_ref().is_some_and(|c| c.failure());
         if rate {
@@ -48,7 +49,7 @@ impl Rules {
 
     /// Records a success at `now` (read only if the rate rule needs it); the reason of the
     /// first rule that fires.
-    pub(crate) fn success(&self, now: impl FnOnce() -> u64) -> Option<Reason> {
+    pub(crate) fn success(&self, now: impl FnOnce() -> Nanos) -> Option<Reason> {
         if let Some(c) = &self.consecutive {
             c.success();
         }
@@ -71,7 +72,7 @@ impl Rules {
     }
 
     /// The failures the rate rule counts in the window.
-    pub(crate) fn failures(&self, now: u64) -> Option<u64> {
+    pub(crate) fn failures(&self, now: Nanos) -> Option<u64> {
         self.rate.as_ref().map(|r| r.totals(now).1)
     }
 

@@ -28,6 +28,7 @@
 
 use std::cell::Cell;
 
+use crate::nanos::Nanos;
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 use crate::tagged;
 
@@ -42,10 +43,10 @@ pub(crate) const BUCKETS: usize = 16;
 pub(crate) struct FailureRate {
     ratio: f64,
     min_calls: u64,
-    /// W, in nanoseconds.
-    window: u64,
-    /// The width of a bucket in nanoseconds, at least 1.
-    width: u64,
+    /// W.
+    window: Nanos,
+    /// The width of a bucket, at least a nanosecond.
+    width: Nanos,
     /// Buckets per stripe: [`BUCKETS`], or fewer for a window under 16 ns.
     len: u64,
     stripes: Box<[Stripe]>,
@@ -88,14 +89,15 @@ fn my_stripe() -> usize {
 
 impl FailureRate {
     /// The rule for `ratio` in (0, 1] and `min_calls` >= 1 (checked by the builder), over a
-    /// window of `window` nanoseconds (more than zero).
-    pub(crate) fn new(ratio: f64, min_calls: u32, window: u64) -> Self {
-        let len = (BUCKETS as u64).min(window).max(1);
+    /// window of `window` (more than zero).
+    pub(crate) fn new(ratio: f64, min_calls: u32, window: Nanos) -> Self {
+        // A window under BUCKETS nanoseconds gets one bucket a nanosecond.
+        let len = (BUCKETS as u64).min(window.as_u64()).max(1);
         Self {
             ratio,
             min_calls: u64::from(min_calls),
             window,
-            width: (window / len).max(1),
+            width: (window / len).max(Nanos::new(1)),
             len,
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             last_failure: AtomicU64::new(0),
@@ -119,7 +121,7 @@ impl FailureRate {
     }
 
     /// Records a failure (or a success) at `now`: whether the rule fires.
-    pub(crate) fn record(&self, failed: bool, now: u64) -> bool {
+    pub(crate) fn record(&self, failed: bool, now: Nanos) -> bool {
         let index = now / self.width;
         let stripe = &self.stripes[my_stripe()];
         let slot = self.place(index);
@@ -127,11 +129,11 @@ impl FailureRate {
         if failed {
             tagged::bump(&stripe.failures[slot], index, ring);
             self.last_failure
-                .fetch_max(now.saturating_add(1), Ordering::AcqRel);
+                .fetch_max(now.as_u64().saturating_add(1), Ordering::AcqRel);
         } else {
             tagged::bump(&stripe.successes[slot], index, ring);
-            let last = self.last_failure.load(Ordering::Acquire);
-            if last == 0 || now.saturating_sub(last - 1) >= self.window {
+            let last = self.last_failure.load(Ordering::Acquire).checked_sub(1);
+            if last.is_none_or(|last| now.saturating_sub(Nanos::new(last)) >= self.window) {
                 return false; // no failure in the last W: the ratio is zero
             }
         }
@@ -139,14 +141,14 @@ impl FailureRate {
     }
 
     /// Whether the calls in the window at `now` are enough, and failing enough.
-    pub(crate) fn fires(&self, now: u64) -> bool {
+    pub(crate) fn fires(&self, now: Nanos) -> bool {
         let (successes, failures) = self.totals(now);
         let calls = successes.saturating_add(failures);
         calls >= self.min_calls && failures as f64 / calls as f64 >= self.ratio
     }
 
     /// The successes and the failures in the window at `now`.
-    pub(crate) fn totals(&self, now: u64) -> (u64, u64) {
+    pub(crate) fn totals(&self, now: Nanos) -> (u64, u64) {
         let current = now / self.width;
         let first = current.saturating_sub(self.len - 1);
         let (mut successes, mut failures) = (0u64, 0u64);
@@ -177,61 +179,65 @@ mod tests {
 
     const W: u64 = 16_000; // buckets of 1 000 ns
 
+    fn ns(n: u64) -> Nanos {
+        Nanos::new(n)
+    }
+
     #[test]
     fn fires_at_the_ratio_once_there_are_enough_calls() {
-        let r = FailureRate::new(0.5, 4, W);
-        assert!(!r.record(true, 0)); // 1 of 1, but fewer than 4 calls
-        assert!(!r.record(false, 1));
-        assert!(!r.record(false, 2)); // 1 of 3
-        assert!(r.record(true, 3)); // 2 of 4 = 0.5
+        let r = FailureRate::new(0.5, 4, ns(W));
+        assert!(!r.record(true, ns(0))); // 1 of 1, but fewer than 4 calls
+        assert!(!r.record(false, ns(1)));
+        assert!(!r.record(false, ns(2))); // 1 of 3
+        assert!(r.record(true, ns(3))); // 2 of 4 = 0.5
     }
 
     #[test]
     fn a_success_can_bring_the_calls_up_to_the_minimum() {
-        let r = FailureRate::new(0.5, 3, W);
-        assert!(!r.record(true, 0));
-        assert!(!r.record(true, 1));
-        assert!(r.record(false, 2)); // 2 of 3 >= 0.5, and 3 calls now
+        let r = FailureRate::new(0.5, 3, ns(W));
+        assert!(!r.record(true, ns(0)));
+        assert!(!r.record(true, ns(1)));
+        assert!(r.record(false, ns(2))); // 2 of 3 >= 0.5, and 3 calls now
     }
 
     #[test]
     fn a_call_stops_counting_before_it_is_w_old_never_after() {
-        let r = FailureRate::new(1.0, 1, W);
-        r.record(true, 1_500); // bucket 1: counts until bucket 17 begins, at 17 000
-        assert_eq!(r.totals(1_500 + W - 1), (0, 0)); // 17 499: stopped, less than W after
-        assert_eq!(r.totals(16_999), (0, 1));
-        assert_eq!(r.totals(17_000), (0, 0));
+        let r = FailureRate::new(1.0, 1, ns(W));
+        r.record(true, ns(1_500)); // bucket 1: counts until bucket 17 begins, at 17 000
+        assert_eq!(r.totals(ns(1_500 + W - 1)), (0, 0)); // 17 499: stopped, less than W after
+        assert_eq!(r.totals(ns(16_999)), (0, 1));
+        assert_eq!(r.totals(ns(17_000)), (0, 0));
     }
 
     #[test]
     fn successes_with_no_failure_in_the_window_skip_the_sum() {
-        let r = FailureRate::new(0.1, 1, W);
-        r.record(true, 0);
+        let r = FailureRate::new(0.1, 1, ns(W));
+        r.record(true, ns(0));
         // W later the failure is gone; the success is not evaluated, and would not fire anyway.
-        assert!(!r.record(false, W));
-        assert_eq!(r.totals(W), (1, 0));
+        assert!(!r.record(false, ns(W)));
+        assert_eq!(r.totals(ns(W)), (1, 0));
     }
 
     #[test]
     fn clear_forgets_every_call() {
-        let r = FailureRate::new(0.5, 1, W);
-        r.record(true, 0);
+        let r = FailureRate::new(0.5, 1, ns(W));
+        r.record(true, ns(0));
         r.clear();
-        assert_eq!(r.totals(0), (0, 0));
-        assert!(!r.record(false, 1));
+        assert_eq!(r.totals(ns(0)), (0, 0));
+        assert!(!r.record(false, ns(1)));
     }
 
     #[test]
     fn a_window_under_16_ns_still_never_counts_a_call_past_w() {
-        let r = FailureRate::new(1.0, 1, 10); // ten buckets of 1 ns
-        r.record(true, 5);
-        assert_eq!(r.totals(14), (0, 1));
-        assert_eq!(r.totals(15), (0, 0));
+        let r = FailureRate::new(1.0, 1, ns(10)); // ten buckets of 1 ns
+        r.record(true, ns(5));
+        assert_eq!(r.totals(ns(14)), (0, 1));
+        assert_eq!(r.totals(ns(15)), (0, 0));
     }
 
     #[test]
     fn memory_is_fixed() {
-        let r = FailureRate::new(0.5, 1, u64::MAX);
+        let r = FailureRate::new(0.5, 1, ns(u64::MAX));
         assert_eq!(r.heap_bytes(), STRIPES * std::mem::size_of::<Stripe>());
         assert_eq!(std::mem::size_of::<Stripe>(), 2 * BUCKETS * 8);
     }
