@@ -46,42 +46,22 @@ use std::pin::Pin;
 #[cfg(feature = "tower")]
 use std::task::{Context, Poll, ready};
 
-use crate::breaker::{CircuitBreaker, OwnedPermit, Permit};
+use crate::breaker::{CircuitBreaker, OwnedPermit};
 use crate::classify::Classify;
 use crate::error::CircuitOpenError;
-use crate::state::Outcome;
+use crate::permit::{Holds, Permit};
 
-/// A permit that a call holds while it runs, to be told how it ended: [`Permit`] or
-/// [`OwnedPermit`].
-pub(crate) trait Record {
-    /// Records how the call ended.
-    fn record(self, outcome: Outcome);
-}
-
-/// How [`admit`] takes a permit from a breaker it borrows for `'a`.
-pub(crate) trait Admit<'a>: Record + Sized {
+/// How [`admit`] takes a permit from a breaker it borrows for `'a`: borrowed ([`Permit`]) or
+/// owning a handle ([`OwnedPermit`]).
+pub(crate) trait Admit<'a>: Sized {
     /// A permit of `breaker`, or the rejection.
     fn admit(breaker: &'a CircuitBreaker) -> Result<Self, CircuitOpenError>;
-}
-
-impl Record for Permit<'_> {
-    #[inline]
-    fn record(self, outcome: Outcome) {
-        Permit::record(self, outcome);
-    }
 }
 
 impl<'a> Admit<'a> for Permit<'a> {
     #[inline]
     fn admit(breaker: &'a CircuitBreaker) -> Result<Self, CircuitOpenError> {
         breaker.try_acquire()
-    }
-}
-
-impl Record for OwnedPermit {
-    #[inline]
-    fn record(self, outcome: Outcome) {
-        OwnedPermit::record(self, outcome);
     }
 }
 
@@ -125,9 +105,9 @@ pub(crate) fn admit<'a, P: Admit<'a>>(breaker: &'a CircuitBreaker) -> Result<P, 
 /// Ends a call whose output is `output`: records on `permit` the outcome `classifier` gives
 /// it, then hands it to `hold`.
 #[inline]
-pub(crate) fn settle<P, T, K, H>(permit: P, output: &T, classifier: &K, hold: &H)
+pub(crate) fn settle<P, T, K, H>(permit: Permit<'_, P>, output: &T, classifier: &K, hold: &H)
 where
-    P: Record,
+    P: Holds,
     T: ?Sized,
     K: Classify<T> + ?Sized,
     H: Hold<T> + ?Sized,
@@ -140,21 +120,21 @@ where
 pin_project_lite::pin_project! {
     /// An [`admit`]ted call as a future that can be named: the call, then [`settle`] when it
     /// ends; the output is returned as it is. Dropped before the call ends, it records nothing.
-    pub(crate) struct Guarded<P, F, K, H> {
+    pub(crate) struct Guarded<'a, P: Holds, F, K, H> {
         #[pin]
         call: F,
         // Taken when the call ends, so that it is told once.
-        permit: Option<P>,
+        permit: Option<Permit<'a, P>>,
         classifier: K,
         hold: H,
     }
 }
 
 #[cfg(feature = "tower")]
-impl<P, F, K, H> Guarded<P, F, K, H> {
+impl<'a, P: Holds, F, K, H> Guarded<'a, P, F, K, H> {
     /// The call `call`, [`admit`]ted with `permit`, to be settled with `classifier` and `hold`.
     #[inline]
-    pub(crate) fn new(permit: P, call: F, classifier: K, hold: H) -> Self {
+    pub(crate) fn new(permit: Permit<'a, P>, call: F, classifier: K, hold: H) -> Self {
         Self {
             call,
             permit: Some(permit),
@@ -165,9 +145,9 @@ impl<P, F, K, H> Guarded<P, F, K, H> {
 }
 
 #[cfg(feature = "tower")]
-impl<P, F, K, H> Future for Guarded<P, F, K, H>
+impl<P, F, K, H> Future for Guarded<'_, P, F, K, H>
 where
-    P: Record,
+    P: Holds,
     F: Future,
     K: Classify<F::Output>,
     H: Hold<F::Output>,
@@ -191,7 +171,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::state::State;
+    use crate::state::{Outcome, State};
 
     fn ok_is_success(result: &Result<u8, u8>) -> Outcome {
         if result.is_ok() {

@@ -3,7 +3,7 @@
 //!
 //! The circuit is consulted in [`Service::call`]: a rejected request never reaches the inner
 //! service, and its future is ready at once with [`Error::Open`]. An admitted request carries an
-//! [`OwnedPermit`] in its future, so the future is `Send + 'static` whenever the inner one is,
+//! [`OwnedPermit`](crate::OwnedPermit) in its future, so the future is `Send + 'static` whenever the inner one is,
 //! and a future dropped before it ends records nothing (a cancelled call). `poll_ready` is the
 //! inner service's own: the breaker does not make a service unready, since being rejected at
 //! once is the point of an open circuit.
@@ -48,7 +48,7 @@ use std::task::{Context, Poll};
 
 use ::tower::{Layer, Service};
 
-use crate::breaker::{CircuitBreaker, OwnedPermit};
+use crate::breaker::CircuitBreaker;
 use crate::classify::Classify;
 use crate::error::{CircuitOpenError, Error};
 use crate::guard::{self, Guarded};
@@ -256,7 +256,7 @@ pin_project_lite::pin_project! {
     #[project = KindProj]
     enum Kind<F, C> {
         // The permit is owned, so that the future is `'static` whenever `F` and `C` are.
-        Admitted { #[pin] guarded: Guarded<OwnedPermit, F, C, ()> },
+        Admitted { #[pin] guarded: Guarded<'static, CircuitBreaker, F, C, ()> },
         Rejected { open: CircuitOpenError },
     }
 }
